@@ -1,0 +1,182 @@
+//! `Ipvs`: the library's front door. Typed operations on the kernel's IPVS
+//! tables of the calling thread's network namespace, over one transport.
+//!
+//! Single operations return `Err(Error::Kernel(errno))` when the kernel
+//! refuses them; [`Ipvs::apply`] sends many operations pipelined and reports
+//! each one's outcome.
+
+use crate::error::{Errno, Error, Result};
+use crate::model::*;
+use crate::netlink::{IpvsMessage, Transport};
+use std::net::IpAddr;
+
+/// One change to the IPVS tables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    AddService(Service),
+    EditService(Service),
+    DelService(ServiceKey),
+    AddDest(ServiceKey, Dest),
+    EditDest(ServiceKey, Dest),
+    DelDest(ServiceKey, IpAddr, u16),
+    Zero(Option<ServiceKey>),
+    Flush,
+    SetTimeouts(Timeouts),
+    StartDaemon(Daemon),
+    StopDaemon(DaemonState, u32),
+}
+
+impl Op {
+    /// The request that carries this operation.
+    pub fn to_message(&self) -> IpvsMessage {
+        match self {
+            Op::AddService(s) => IpvsMessage::new_service(s),
+            Op::EditService(s) => IpvsMessage::set_service(s),
+            Op::DelService(k) => IpvsMessage::del_service(k),
+            Op::AddDest(k, d) => IpvsMessage::new_dest(k, d),
+            Op::EditDest(k, d) => IpvsMessage::set_dest(k, d),
+            Op::DelDest(k, a, p) => IpvsMessage::del_dest(k, a, *p),
+            Op::Zero(k) => IpvsMessage::zero(k.as_ref()),
+            Op::Flush => IpvsMessage::flush(),
+            Op::SetTimeouts(t) => IpvsMessage::set_timeouts(t),
+            Op::StartDaemon(d) => IpvsMessage::new_daemon(d),
+            Op::StopDaemon(s, id) => IpvsMessage::del_daemon(*s, *id),
+        }
+    }
+}
+
+/// A connection to IPVS.
+pub struct Ipvs {
+    transport: Transport,
+}
+
+impl Ipvs {
+    /// Open the netlink socket and resolve the IPVS family.
+    pub fn connect() -> Result<Ipvs> {
+        Ok(Ipvs {
+            transport: Transport::open()?,
+        })
+    }
+
+    pub fn transport(&mut self) -> &mut Transport {
+        &mut self.transport
+    }
+
+    fn run(&mut self, op: Op) -> Result<()> {
+        self.transport.request(&op.to_message()).map(|_| ())
+    }
+
+    /// Send many operations pipelined (`batch_size` per `sendmsg`); each
+    /// one's outcome, in order. Not atomic: the kernel carries on past
+    /// failures.
+    pub fn apply(&mut self, ops: &[Op]) -> Result<Vec<std::result::Result<(), Errno>>> {
+        let msgs: Vec<IpvsMessage> = ops.iter().map(Op::to_message).collect();
+        self.transport.execute(&msgs)
+    }
+
+    pub fn info(&mut self) -> Result<Info> {
+        let replies = self.transport.request(&IpvsMessage::get_info())?;
+        let first = replies
+            .first()
+            .ok_or_else(|| Error::Decode("no reply to GET_INFO".into()))?;
+        Ok(first.to_info()?)
+    }
+
+    /// Every virtual service, in the kernel's dump order.
+    pub fn services(&mut self) -> Result<Vec<Service>> {
+        self.transport
+            .dump(&IpvsMessage::get_service(None))?
+            .iter()
+            .map(|m| m.to_service().map_err(Error::from))
+            .collect()
+    }
+
+    /// One virtual service (`Err(Kernel(ESRCH))` if absent).
+    pub fn service(&mut self, key: &ServiceKey) -> Result<Service> {
+        let replies = self.transport.request(&IpvsMessage::get_service(Some(key)))?;
+        let first = replies
+            .first()
+            .ok_or_else(|| Error::Decode("no reply to GET_SERVICE".into()))?;
+        Ok(first.to_service()?)
+    }
+
+    /// The real servers of one service (empty if the service is absent).
+    pub fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>> {
+        let mut all = self.dests_of(std::slice::from_ref(key))?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// The real servers of many services, dumps pipelined over the socket.
+    pub fn dests_of(&mut self, keys: &[ServiceKey]) -> Result<Vec<Vec<Dest>>> {
+        let msgs: Vec<IpvsMessage> = keys.iter().map(IpvsMessage::get_dests).collect();
+        let replies = self.transport.dump_many(&msgs)?;
+        keys.iter()
+            .zip(replies)
+            .map(|(k, r)| {
+                r.map_err(Error::Kernel)?
+                    .iter()
+                    .map(|m| m.to_dest(k.family()).map_err(Error::from))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every service with its real servers.
+    pub fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>> {
+        let services = self.services()?;
+        let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
+        let dests = self.dests_of(&keys)?;
+        Ok(services.into_iter().zip(dests).collect())
+    }
+
+    pub fn add_service(&mut self, svc: &Service) -> Result<()> {
+        self.run(Op::AddService(svc.clone()))
+    }
+    pub fn edit_service(&mut self, svc: &Service) -> Result<()> {
+        self.run(Op::EditService(svc.clone()))
+    }
+    pub fn del_service(&mut self, key: &ServiceKey) -> Result<()> {
+        self.run(Op::DelService(*key))
+    }
+    pub fn add_dest(&mut self, key: &ServiceKey, d: &Dest) -> Result<()> {
+        self.run(Op::AddDest(*key, d.clone()))
+    }
+    pub fn edit_dest(&mut self, key: &ServiceKey, d: &Dest) -> Result<()> {
+        self.run(Op::EditDest(*key, d.clone()))
+    }
+    pub fn del_dest(&mut self, key: &ServiceKey, addr: &IpAddr, port: u16) -> Result<()> {
+        self.run(Op::DelDest(*key, *addr, port))
+    }
+    pub fn zero(&mut self, key: Option<&ServiceKey>) -> Result<()> {
+        self.run(Op::Zero(key.copied()))
+    }
+    pub fn flush(&mut self) -> Result<()> {
+        self.run(Op::Flush)
+    }
+
+    pub fn timeouts(&mut self) -> Result<Timeouts> {
+        let replies = self.transport.request(&IpvsMessage::get_timeouts())?;
+        let first = replies
+            .first()
+            .ok_or_else(|| Error::Decode("no reply to GET_CONFIG".into()))?;
+        Ok(first.to_timeouts())
+    }
+    pub fn set_timeouts(&mut self, t: &Timeouts) -> Result<()> {
+        self.run(Op::SetTimeouts(*t))
+    }
+
+    /// Running sync daemons (master first, as the kernel reports them).
+    pub fn daemons(&mut self) -> Result<Vec<Daemon>> {
+        self.transport
+            .dump(&IpvsMessage::get_daemons())?
+            .iter()
+            .map(|m| m.to_daemon().map_err(Error::from))
+            .collect()
+    }
+    pub fn start_daemon(&mut self, d: &Daemon) -> Result<()> {
+        self.run(Op::StartDaemon(d.clone()))
+    }
+    pub fn stop_daemon(&mut self, state: DaemonState, syncid: u32) -> Result<()> {
+        self.run(Op::StopDaemon(state, syncid))
+    }
+}

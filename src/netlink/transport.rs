@@ -1,0 +1,481 @@
+//! Synchronous batching transport over one `NETLINK_GENERIC` socket.
+//!
+//! Invariants:
+//! * one socket per `Transport`, the "IPVS" family id resolved once at open
+//!   (after one `modprobe -- ip_vs` if the family is unknown, as ipvsadm does);
+//! * every request gets a fresh sequence number; acks, dump entries and
+//!   `NLMSG_DONE` are matched to requests by that number only, so many
+//!   requests can share one `sendmsg` (the kernel processes them in order and
+//!   acks each one, continuing past failures);
+//! * a batch never holds more requests than the receive buffer has room for
+//!   acks, so no ack is dropped; an overrun is still detected and reported;
+//! * a dump marked `NLM_F_DUMP_INTR` (table changed mid-dump) is repeated;
+//!   a dump refused with `EBUSY` (another dump still running on this
+//!   socket) is queued again.
+
+use super::message::IpvsMessage;
+use crate::error::{Errno, Error, Result};
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
+};
+use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
+use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
+use netlink_packet_generic::GenlMessage;
+use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::AsRawFd;
+
+const NLMSG_HDRLEN: usize = 16;
+/// Requests per `sendmsg` at most.
+pub const DEFAULT_BATCH: usize = 256;
+/// Bytes per `sendmsg` at most (well under the socket's send buffer).
+const MAX_BATCH_BYTES: usize = 128 * 1024;
+/// Dump requests in flight at once.
+const DUMP_WINDOW: usize = 64;
+/// Times a dump interrupted by a concurrent change is repeated.
+const DUMP_RETRIES: u32 = 16;
+const RX_BUF: usize = 256 * 1024;
+const SOCK_BUF: i32 = 8 * 1024 * 1024;
+
+/// Counters of what a transport did (used by tests and benchmarks).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransportStats {
+    pub sendmsgs: u64,
+    pub requests: u64,
+    pub recvs: u64,
+}
+
+/// Append one request (nlmsghdr + genlmsghdr + attributes) to `out`.
+pub fn encode_request(family: u16, msg: &IpvsMessage, seq: u32, flags: u16, out: &mut Vec<u8>) {
+    let mut genl = GenlMessage::from_payload(msg.clone());
+    genl.set_resolved_family_id(family);
+    let mut nl = NetlinkMessage::from(genl);
+    nl.header.flags = flags;
+    nl.header.sequence_number = seq;
+    nl.finalize();
+    let start = out.len();
+    out.resize(start + nl.buffer_len(), 0);
+    nl.serialize(&mut out[start..]);
+}
+
+/// One message read back from the kernel.
+#[derive(Debug)]
+pub enum Incoming {
+    Data {
+        seq: u32,
+        flags: u16,
+        msg: IpvsMessage,
+    },
+    /// `NLMSG_ERROR`; `errno` 0 is a plain ack.
+    Ack { seq: u32, errno: i32 },
+    /// `NLMSG_DONE` ending a dump; `errno` non-zero if the dump failed.
+    Done { seq: u32, errno: i32 },
+}
+
+/// Split one datagram into its netlink messages and decode them.
+pub fn decode_datagram(buf: &[u8], out: &mut Vec<Incoming>) -> Result<()> {
+    let mut off = 0;
+    while off + NLMSG_HDRLEN <= buf.len() {
+        let len = u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]) as usize;
+        if len < NLMSG_HDRLEN || off + len > buf.len() {
+            return Err(Error::Decode(format!(
+                "netlink message length {len} at offset {off} of {}",
+                buf.len()
+            )));
+        }
+        let bytes = &buf[off..off + len];
+        let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(bytes)?;
+        let seq = m.header.sequence_number;
+        match m.payload {
+            NetlinkPayload::InnerMessage(g) => out.push(Incoming::Data {
+                seq,
+                flags: m.header.flags,
+                msg: g.payload,
+            }),
+            NetlinkPayload::Error(e) => out.push(Incoming::Ack {
+                seq,
+                errno: -e.raw_code(),
+            }),
+            NetlinkPayload::Done(d) => out.push(Incoming::Done {
+                seq,
+                errno: -d.code,
+            }),
+            NetlinkPayload::Overrun(_) => return Err(Error::Overrun),
+            _ => {}
+        }
+        off += (len + 3) & !3;
+    }
+    Ok(())
+}
+
+/// An open IPVS generic-netlink channel.
+pub struct Transport {
+    sock: Socket,
+    family: u16,
+    next_seq: u32,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    /// Requests per `sendmsg`.
+    pub batch_size: usize,
+    pub stats: TransportStats,
+}
+
+fn setsockopt_int(fd: i32, opt: i32, val: i32) -> bool {
+    // SAFETY: passing a pointer to a live c_int of the stated size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            &val as *const i32 as *const libc::c_void,
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        ) == 0
+    }
+}
+
+fn modprobe_ipvs() -> bool {
+    ["/sbin/modprobe", "/usr/sbin/modprobe"]
+        .iter()
+        .filter(|p| std::path::Path::new(p).exists())
+        .any(|p| {
+            std::process::Command::new(p)
+                .args(["--", "ip_vs"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+impl Transport {
+    /// Open a socket and resolve the IPVS family, loading the module once if
+    /// the family is unknown.
+    pub fn open() -> Result<Transport> {
+        match Self::open_once() {
+            Err(Error::NoFamily(_)) if modprobe_ipvs() => Self::open_once(),
+            r => r,
+        }
+    }
+
+    fn open_once() -> Result<Transport> {
+        let mut sock = Socket::new(NETLINK_GENERIC)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        // Error acks carry only the header of the failed request.
+        let _ = sock.set_cap_ack(true);
+        let fd = sock.as_raw_fd();
+        for (force, plain) in [
+            (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+            (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+        ] {
+            if !setsockopt_int(fd, force, SOCK_BUF) {
+                setsockopt_int(fd, plain, SOCK_BUF);
+            }
+        }
+        let tv = libc::timeval {
+            tv_sec: 120,
+            tv_usec: 0,
+        };
+        // SAFETY: pointer to a live timeval of the stated size.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &tv as *const libc::timeval as *const libc::c_void,
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+        }
+        let mut t = Transport {
+            sock,
+            family: 0,
+            next_seq: 1,
+            rx: Vec::with_capacity(RX_BUF),
+            tx: Vec::with_capacity(MAX_BATCH_BYTES),
+            batch_size: DEFAULT_BATCH,
+            stats: TransportStats::default(),
+        };
+        t.family = t.resolve_family()?;
+        Ok(t)
+    }
+
+    /// The dynamically assigned id of the "IPVS" family.
+    pub fn family_id(&self) -> u16 {
+        self.family
+    }
+
+    fn take_seq(&mut self) -> u32 {
+        let s = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1).max(1);
+        s
+    }
+
+    fn resolve_family(&mut self) -> Result<u16> {
+        let mut genl = GenlMessage::from_payload(GenlCtrl {
+            cmd: GenlCtrlCmd::GetFamily,
+            nlas: vec![GenlCtrlAttrs::FamilyName(
+                super::message::IPVS_GENL_NAME.to_string(),
+            )],
+        });
+        genl.finalize();
+        let mut nl = NetlinkMessage::from(genl);
+        let seq = self.take_seq();
+        nl.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+        nl.header.sequence_number = seq;
+        nl.finalize();
+        let mut buf = vec![0u8; nl.buffer_len()];
+        nl.serialize(&mut buf);
+        self.sock.send(&buf, 0)?;
+        self.stats.sendmsgs += 1;
+        let mut family = None;
+        loop {
+            self.recv_raw()?;
+            let mut off = 0;
+            while off + NLMSG_HDRLEN <= self.rx.len() {
+                let len = u32::from_ne_bytes([
+                    self.rx[off],
+                    self.rx[off + 1],
+                    self.rx[off + 2],
+                    self.rx[off + 3],
+                ]) as usize;
+                if len < NLMSG_HDRLEN || off + len > self.rx.len() {
+                    return Err(Error::Decode("bad nlctrl reply".into()));
+                }
+                let m = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(
+                    &self.rx[off..off + len],
+                )?;
+                off += (len + 3) & !3;
+                if m.header.sequence_number != seq {
+                    continue;
+                }
+                match m.payload {
+                    NetlinkPayload::InnerMessage(g) => {
+                        for a in g.payload.nlas {
+                            if let GenlCtrlAttrs::FamilyId(id) = a {
+                                family = Some(id);
+                            }
+                        }
+                    }
+                    NetlinkPayload::Error(e) => {
+                        let code = -e.raw_code();
+                        if code != 0 {
+                            return Err(Error::NoFamily(Errno(code)));
+                        }
+                        return family.ok_or(Error::NoFamily(Errno(libc::ENOENT)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Read one datagram into `self.rx`.
+    fn recv_raw(&mut self) -> Result<()> {
+        self.rx.clear();
+        self.rx.reserve(RX_BUF);
+        let cap = self.rx.capacity();
+        let n = match self.sock.recv(&mut self.rx, libc::MSG_TRUNC) {
+            Ok(n) => n,
+            Err(e) => {
+                return Err(match e.raw_os_error() {
+                    Some(libc::EAGAIN) => Error::Timeout,
+                    Some(libc::ENOBUFS) => Error::Overrun,
+                    _ => Error::Io(e),
+                })
+            }
+        };
+        self.stats.recvs += 1;
+        if n > cap {
+            return Err(Error::Decode(format!("datagram of {n} bytes truncated")));
+        }
+        Ok(())
+    }
+
+    fn recv_messages(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
+        out.clear();
+        self.recv_raw()?;
+        decode_datagram(&self.rx, out)
+    }
+
+    fn send_tx(&mut self, requests: usize) -> Result<()> {
+        let n = self.sock.send(&self.tx, 0)?;
+        if n != self.tx.len() {
+            return Err(Error::Decode(format!("short sendmsg: {n} of {}", self.tx.len())));
+        }
+        self.stats.sendmsgs += 1;
+        self.stats.requests += requests as u64;
+        Ok(())
+    }
+
+    /// Send `msgs` as acknowledged requests, `batch_size` per `sendmsg`, and
+    /// return each one's outcome in order. The kernel carries on past a
+    /// failed request, so this is not a transaction.
+    pub fn execute(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<std::result::Result<(), Errno>>> {
+        let mut results = vec![Ok(()); msgs.len()];
+        let mut incoming = Vec::new();
+        let mut i = 0;
+        while i < msgs.len() {
+            self.tx.clear();
+            let start = i;
+            let mut seqs = HashMap::new();
+            while i < msgs.len()
+                && i - start < self.batch_size.max(1)
+                && (i == start || self.tx.len() < MAX_BATCH_BYTES)
+            {
+                let seq = self.take_seq();
+                seqs.insert(seq, i);
+                encode_request(self.family, &msgs[i], seq, NLM_F_REQUEST | NLM_F_ACK, &mut self.tx);
+                i += 1;
+            }
+            self.send_tx(i - start)?;
+            while !seqs.is_empty() {
+                self.recv_messages(&mut incoming)?;
+                for m in incoming.drain(..) {
+                    if let Incoming::Ack { seq, errno } = m {
+                        if let Some(idx) = seqs.remove(&seq) {
+                            if errno != 0 {
+                                results[idx] = Err(Errno(errno));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// One acknowledged request; returns the reply messages it produced
+    /// (e.g. for `GET_SERVICE`, `GET_INFO`, `GET_CONFIG`).
+    pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
+        self.tx.clear();
+        let seq = self.take_seq();
+        encode_request(self.family, msg, seq, NLM_F_REQUEST | NLM_F_ACK, &mut self.tx);
+        self.send_tx(1)?;
+        let mut replies = Vec::new();
+        let mut incoming = Vec::new();
+        loop {
+            self.recv_messages(&mut incoming)?;
+            for m in incoming.drain(..) {
+                match m {
+                    Incoming::Data { seq: s, msg, .. } if s == seq => replies.push(msg),
+                    Incoming::Ack { seq: s, errno } if s == seq => {
+                        return if errno != 0 {
+                            Err(Error::Kernel(Errno(errno)))
+                        } else {
+                            Ok(replies)
+                        };
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// One dump request; the entries it returned.
+    pub fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
+        let mut r = self.dump_many(std::slice::from_ref(msg))?;
+        match r.pop() {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(Error::Kernel(e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Several dump requests pipelined over the socket; the entries of each,
+    /// in request order.
+    pub fn dump_many(
+        &mut self,
+        msgs: &[IpvsMessage],
+    ) -> Result<Vec<std::result::Result<Vec<IpvsMessage>, Errno>>> {
+        let mut results: Vec<Option<std::result::Result<Vec<IpvsMessage>, Errno>>> =
+            (0..msgs.len()).map(|_| None).collect();
+        let mut retries = vec![0u32; msgs.len()];
+        let mut todo: VecDeque<usize> = (0..msgs.len()).collect();
+        let mut incoming = Vec::new();
+        while !todo.is_empty() {
+            self.tx.clear();
+            // seq -> (request index, entries so far, interrupted)
+            let mut open: HashMap<u32, (usize, Vec<IpvsMessage>, bool)> = HashMap::new();
+            while open.len() < DUMP_WINDOW && self.tx.len() < MAX_BATCH_BYTES {
+                let Some(idx) = todo.pop_front() else { break };
+                let seq = self.take_seq();
+                encode_request(self.family, &msgs[idx], seq, NLM_F_REQUEST | NLM_F_DUMP, &mut self.tx);
+                open.insert(seq, (idx, Vec::new(), false));
+            }
+            self.send_tx(open.len())?;
+            let mut requeue = Vec::new();
+            while !open.is_empty() {
+                self.recv_messages(&mut incoming)?;
+                for m in incoming.drain(..) {
+                    match m {
+                        Incoming::Data { seq, flags, msg } => {
+                            if let Some(e) = open.get_mut(&seq) {
+                                e.1.push(msg);
+                                e.2 |= flags & NLM_F_DUMP_INTR != 0;
+                            }
+                        }
+                        Incoming::Done { seq, errno } | Incoming::Ack { seq, errno } => {
+                            let Some((idx, entries, intr)) = open.remove(&seq) else {
+                                continue;
+                            };
+                            let again = (errno == libc::EBUSY || (errno == 0 && intr))
+                                && retries[idx] < DUMP_RETRIES;
+                            if again {
+                                retries[idx] += 1;
+                                requeue.push(idx);
+                            } else if errno != 0 {
+                                results[idx] = Some(Err(Errno(errno)));
+                            } else {
+                                results[idx] = Some(Ok(entries));
+                            }
+                        }
+                    }
+                }
+            }
+            for idx in requeue.into_iter().rev() {
+                todo.push_front(idx);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(Errno(libc::EINTR))))
+            .collect())
+    }
+
+    /// Reserve `count` consecutive sequence numbers (for `send_encoded`).
+    pub fn reserve_seqs(&mut self, count: u32) -> u32 {
+        if self.next_seq.checked_add(count).is_none() {
+            self.next_seq = 1;
+        }
+        let first = self.next_seq;
+        self.next_seq += count;
+        first
+    }
+
+    /// Raw access for benchmarks: send pre-encoded requests (acknowledged,
+    /// sequence numbers `first_seq..first_seq+count`) in one `sendmsg` and
+    /// wait for all their acks. Returns how many failed.
+    pub fn send_encoded(&mut self, bytes: &[u8], first_seq: u32, count: usize) -> Result<usize> {
+        let n = self.sock.send(bytes, 0)?;
+        if n != bytes.len() {
+            return Err(Error::Decode("short sendmsg".into()));
+        }
+        self.stats.sendmsgs += 1;
+        let mut pending = count;
+        let mut failed = 0;
+        let mut incoming = Vec::new();
+        while pending > 0 {
+            self.recv_messages(&mut incoming)?;
+            for m in incoming.drain(..) {
+                if let Incoming::Ack { seq, errno } = m {
+                    if seq.wrapping_sub(first_seq) < count as u32 {
+                        pending -= 1;
+                        failed += usize::from(errno != 0);
+                    }
+                }
+            }
+        }
+        Ok(failed)
+    }
+}
