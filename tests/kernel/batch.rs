@@ -1,0 +1,98 @@
+//! Many requests per `sendmsg`, acks matched by sequence number; pipelined
+//! dumps.
+
+use crate::support::*;
+use ipvsadm_rs::model::*;
+use ipvsadm_rs::{Errno, Ipvs, Op};
+use std::net::{IpAddr, Ipv4Addr};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn masq(last: u8) -> Dest {
+    let mut d = Dest::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, last)), 80);
+    d.fwd = FwdMethod::Masq;
+    d
+}
+
+#[test]
+fn one_sendmsg_with_failures_in_the_middle() {
+    fresh_netns();
+    let mut ipvs = Ipvs::connect().unwrap();
+    let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
+    let missing = ServiceKey::tcp(ip("192.0.2.99"), 80);
+    let ops = vec![
+        Op::AddService(Service::new(key, "rr")),
+        Op::AddDest(key, masq(1)),
+        Op::AddDest(key, masq(2)),
+        Op::AddDest(key, masq(1)),                   // 3: duplicate → EEXIST
+        Op::AddDest(key, masq(3)),
+        Op::DelDest(key, ip("198.51.100.77"), 80),   // 5: absent → ENOENT
+        Op::AddDest(key, masq(4)),
+        Op::AddDest(missing, masq(5)),               // 7: no service → ESRCH
+        Op::AddDest(key, masq(5)),
+        Op::EditDest(key, masq(2)),
+    ];
+    let before = ipvs.transport().stats;
+    let results = ipvs.apply(&ops).unwrap();
+    let after = ipvs.transport().stats;
+    assert_eq!(after.sendmsgs - before.sendmsgs, 1, "all requests in one sendmsg");
+    assert_eq!(after.requests - before.requests, ops.len() as u64);
+    let want: Vec<Result<(), Errno>> = (0..ops.len())
+        .map(|i| match i {
+            3 => Err(Errno(libc::EEXIST)),
+            5 => Err(Errno(libc::ENOENT)),
+            7 => Err(Errno(libc::ESRCH)),
+            _ => Ok(()),
+        })
+        .collect();
+    assert_eq!(results, want);
+    assert_saved(&[
+        "-A -t 192.0.2.1:80 -s rr",
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1",
+        "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1",
+        "-a -t 192.0.2.1:80 -r 198.51.100.3:80 -m -w 1",
+        "-a -t 192.0.2.1:80 -r 198.51.100.4:80 -m -w 1",
+        "-a -t 192.0.2.1:80 -r 198.51.100.5:80 -m -w 1",
+    ]);
+}
+
+#[test]
+fn large_batches_split_and_all_apply() {
+    fresh_netns();
+    let mut ipvs = Ipvs::connect().unwrap();
+    let mut ops = Vec::new();
+    for i in 0..250u16 {
+        let key = ServiceKey::tcp(ip("192.0.2.1"), 1000 + i);
+        ops.push(Op::AddService(Service::new(key, "wrr")));
+        for last in 1..=3 {
+            ops.push(Op::AddDest(key, masq(last)));
+        }
+    }
+    ipvs.transport().batch_size = 100;
+    let before = ipvs.transport().stats.sendmsgs;
+    let results = ipvs.apply(&ops).unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(ipvs.transport().stats.sendmsgs - before, 10);
+
+    // Pipelined real-server dumps read it all back; the oracle agrees.
+    let table = ipvs.table().unwrap();
+    assert_eq!(table.len(), 250);
+    assert!(table.iter().all(|(_, d)| d.len() == 3));
+    let saved = oracle_save();
+    assert_eq!(saved.lines().filter(|l| l.starts_with("-A ")).count(), 250);
+    assert_eq!(saved.lines().filter(|l| l.starts_with("-a ")).count(), 750);
+}
+
+#[test]
+fn dumps_of_missing_services_are_empty() {
+    fresh_netns();
+    let mut ipvs = Ipvs::connect().unwrap();
+    let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
+    ipvs.add_service(&Service::new(key, "rr")).unwrap();
+    ipvs.add_dest(&key, &masq(1)).unwrap();
+    let keys = [ServiceKey::tcp(ip("192.0.2.2"), 80), key, ServiceKey::fwmark(Family::Inet, 9)];
+    let got = ipvs.dests_of(&keys).unwrap();
+    assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), vec![0, 1, 0]);
+}

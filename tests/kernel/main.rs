@@ -1,0 +1,11 @@
+//! Tests against a real IPVS kernel. They run inside the qemu VM
+//! (`scripts/vm-test`), each in its own network namespace, and check both
+//! what the library reads back and what ipvsadm 1.31 (`-S -n`, the oracle)
+//! prints for the same kernel state.
+
+mod support;
+
+mod batch;
+mod dests;
+mod misc;
+mod services;

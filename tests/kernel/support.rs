@@ -1,0 +1,67 @@
+//! Helpers for the kernel tests: a fresh network namespace per test and the
+//! ipvsadm 1.31 oracle.
+//!
+//! Every test calls [`fresh_netns`] first: the calling thread moves into a
+//! new network namespace (an empty IPVS table of its own), with `lo` up and
+//! a `dummy0` carrying 198.51.100.254/24, 192.0.2.253/24 and
+//! 2001:db8:1::fe/64 so that real servers in 198.51.100.0/24 and
+//! 2001:db8:1::/64 are plain unicast (not local) addresses. Child processes
+//! (the oracle, `ip`) inherit the thread's namespace.
+
+use std::process::Command;
+
+fn ip_bin() -> String {
+    std::env::var("IP_BIN").unwrap_or_else(|_| "/sbin/ip".into())
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new(ip_bin()).args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn fresh_netns() {
+    // SAFETY: unshare only affects the calling thread's namespaces.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+    ip(&["link", "set", "lo", "up"]);
+    ip(&["link", "add", "dummy0", "type", "dummy"]);
+    ip(&["link", "set", "dummy0", "multicast", "on", "up"]);
+    ip(&["addr", "add", "198.51.100.254/24", "dev", "dummy0"]);
+    ip(&["addr", "add", "192.0.2.253/24", "dev", "dummy0"]);
+    ip(&["-6", "addr", "add", "2001:db8:1::fe/64", "dev", "dummy0", "nodad"]);
+}
+
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+/// Run ipvsadm 1.31 (the oracle) with `args`, in this thread's netns.
+pub fn oracle(args: &[&str]) -> Output {
+    let bin = std::env::var("IPVS_ORACLE").unwrap_or_else(|_| "/opt/oracle/ipvsadm".into());
+    let out = Command::new(bin).args(args).output().expect("run oracle ipvsadm");
+    Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// `ipvsadm -S -n` of the oracle: the kernel state as ipvsadm 1.31 sees it.
+pub fn oracle_save() -> String {
+    let o = oracle(&["-S", "-n"]);
+    assert_eq!(o.status, 0, "oracle -S -n failed: {}", o.stderr);
+    o.stdout
+}
+
+/// Assert the oracle's `-S -n` output, given as lines.
+#[track_caller]
+pub fn assert_saved(lines: &[&str]) {
+    let want: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(oracle_save(), want);
+}
