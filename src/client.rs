@@ -106,7 +106,7 @@ impl Ipvs {
         Ok(all.pop().unwrap_or_default())
     }
 
-    /// The real servers of many services, dumps pipelined over the socket.
+    /// The real servers of many services, one dump each over the one socket.
     pub fn dests_of(&mut self, keys: &[ServiceKey]) -> Result<Vec<Vec<Dest>>> {
         let msgs: Vec<IpvsMessage> = keys.iter().map(IpvsMessage::get_dests).collect();
         let replies = self.transport.dump_many(&msgs)?;

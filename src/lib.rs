@@ -10,8 +10,10 @@
 //! * [`client`]: typed operations over one transport.
 //! * [`error`]: typed errors.
 
+pub mod cli;
 pub mod client;
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod netlink;
 

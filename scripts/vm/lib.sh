@@ -20,11 +20,16 @@
 #   VM_EXTRA_MODULES        extra kernel module names to ship and modprobe (space separated)
 #   VM_QEMU_EXTRA           extra qemu arguments (word split)
 #   VM_APPEND_EXTRA         extra kernel command line
-#   VM_COMPRESS             gzip | zstd (default: zstd if available, it unpacks faster under TCG)
+#   VM_COMPRESS             gzip | zstd (default gzip; both boot equally fast)
+#   VM_BIOS                 firmware for qemu -bios (default qboot.rom when present: boots as
+#                           fast as SeaBIOS and prints no escape sequences; set empty for SeaBIOS)
+#   VM_DEFAULT_SMP          vCPUs for non-icount boots (default 2: MTTCG runs them in parallel)
 #   VM_LOG                  where vm_boot keeps the console log
 
 VM_CACHE="${IPVSADM_RS_CACHE:-${HOME:-/root}/.cache/ipvsadm-rs}"
 VM_LOG="${VM_LOG:-$VM_CACHE/last-boot.log}"
+# vCPUs for plain (non-icount) boots: MTTCG runs 2 vCPUs on 2 host threads.
+VM_DEFAULT_SMP="${VM_DEFAULT_SMP:-2}"
 
 # Modules the guest must load (a failure aborts the guest with status 125).
 VM_REQUIRED_MODULES="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr
@@ -285,7 +290,11 @@ vm_build_initramfs() {
     # /etc
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+    # a few documentation-range names, so that listings without -n resolve
+    # something in the differential tests
+    printf '%s\n' '127.0.0.1	localhost' '::1	localhost ip6-localhost ip6-loopback' \
+        '192.0.2.1	vip1.example.test' '198.51.100.1	rs1.example.test' \
+        '2001:db8::80	vip6.example.test' >"$root/etc/hosts"
     printf 'passwd: files\ngroup: files\nhosts: files\nservices: files\nprotocols: files\nnetworks: files\n' \
         >"$root/etc/nsswitch.conf"
     echo ipvs-vm >"$root/etc/hostname"
@@ -325,10 +334,7 @@ vm_build_initramfs() {
     chmod 755 "$root/opt/guest.sh"
     _vm_write_init "$root"
 
-    local compress="${VM_COMPRESS:-}"
-    if [ -z "$compress" ]; then
-        if command -v zstd >/dev/null 2>&1; then compress=zstd; else compress=gzip; fi
-    fi
+    local compress="${VM_COMPRESS:-gzip}"
     mkdir -p "$(dirname "$out")"
     case "$compress" in
         zstd) (cd "$root" && find . -print0 | LC_ALL=C sort -z |
@@ -370,8 +376,14 @@ vm_boot() {
         -nographic -no-reboot -nic none
         -kernel "$VM_VMLINUZ" -initrd "$initrd"
         -append "console=ttyS0 quiet panic=-1 ${VM_APPEND_EXTRA:-}")
-    # shellcheck disable=SC2206
-    [ -n "${VM_QEMU_EXTRA:-}" ] && qemu+=(${VM_QEMU_EXTRA})
+    local bios="${VM_BIOS-/usr/share/qemu/qboot.rom}"
+    if [ -n "$bios" ] && [ -f "$bios" ]; then
+        qemu+=(-bios "$bios")
+    fi
+    if [ -n "${VM_QEMU_EXTRA:-}" ]; then
+        # shellcheck disable=SC2206
+        qemu+=(${VM_QEMU_EXTRA})
+    fi
 
     mkdir -p "$(dirname "$VM_LOG")"
     : >"$VM_LOG"
@@ -391,5 +403,57 @@ vm_boot() {
     return 124
 }
 
-# vCPUs for plain (non-icount) boots.
-VM_DEFAULT_SMP="${VM_DEFAULT_SMP:-2}"
+# Read `cargo ... --message-format=json` on stdin; print compiler messages to
+# stderr (as cargo would) and "NAME<TAB>EXECUTABLE" for each artifact:
+#   vm_cargo_artifacts bin             every binary target (not test harnesses)
+#   vm_cargo_artifacts test PREFIX     every test harness whose target name starts with PREFIX
+vm_cargo_artifacts() {
+    python3 -c '
+import json, sys
+kind, prefix = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "")
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    reason = m.get("reason")
+    if reason == "compiler-message":
+        rendered = (m.get("message") or {}).get("rendered")
+        if rendered:
+            sys.stderr.write(rendered)
+    elif reason == "compiler-artifact" and m.get("executable"):
+        t, test = m["target"], m["profile"]["test"]
+        if kind == "bin" and not test and "bin" in t["kind"]:
+            print(t["name"] + "\t" + m["executable"])
+        elif kind == "test" and test and t["name"].startswith(prefix):
+            print(t["name"] + "\t" + m["executable"])
+' "$@"
+}
+
+# Fill PAYLOAD/bin with the project's ipvsadm (+ ipvsadm-save/-restore links)
+# built by `cargo build --release` in PROJECT. Returns 2 if the build failed,
+# 1 (after a warning) if there is no binary to install.
+vm_payload_add_binary() {
+    local project="$1" payload="$2" list exe name
+    if ! list="$(cd "$project" && cargo build --release --message-format=json | vm_cargo_artifacts bin)"; then
+        vm_log "cargo build --release failed"
+        return 2
+    fi
+    exe="$(awk -F'\t' '$1 == "ipvsadm" { print $2; exit }' <<<"$list")"
+    if [ -z "$exe" ] && [ "$(grep -c . <<<"$list")" -eq 1 ]; then
+        name="$(cut -f1 <<<"$list")"
+        exe="$(cut -f2 <<<"$list")"
+        vm_log "no binary target named ipvsadm; installing '$name' as bin/ipvsadm"
+    fi
+    if [ -z "$exe" ] || [ ! -f "$exe" ]; then
+        vm_log "warning: no ipvsadm binary built; payload has no bin/ipvsadm"
+        return 1
+    fi
+    mkdir -p "$payload/bin"
+    cp "$exe" "$payload/bin/ipvsadm"
+    ln -sf ipvsadm "$payload/bin/ipvsadm-save"
+    ln -sf ipvsadm "$payload/bin/ipvsadm-restore"
+}

@@ -9,9 +9,8 @@
 //!   acks each one, continuing past failures);
 //! * a batch never holds more requests than the receive buffer has room for
 //!   acks, so no ack is dropped; an overrun is still detected and reported;
-//! * a dump marked `NLM_F_DUMP_INTR` (table changed mid-dump) is repeated;
-//!   a dump refused with `EBUSY` (another dump still running on this
-//!   socket) is queued again.
+//! * dumps run one at a time (the kernel allows one per socket); a dump
+//!   marked `NLM_F_DUMP_INTR` (table changed mid-dump) is repeated.
 
 use super::message::IpvsMessage;
 use crate::error::{Errno, Error, Result};
@@ -23,7 +22,7 @@ use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::GenlMessage;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 
 const NLMSG_HDRLEN: usize = 16;
@@ -31,8 +30,6 @@ const NLMSG_HDRLEN: usize = 16;
 pub const DEFAULT_BATCH: usize = 256;
 /// Bytes per `sendmsg` at most (well under the socket's send buffer).
 const MAX_BATCH_BYTES: usize = 128 * 1024;
-/// Dump requests in flight at once.
-const DUMP_WINDOW: usize = 64;
 /// Times a dump interrupted by a concurrent change is repeated.
 const DUMP_RETRIES: u32 = 16;
 const RX_BUF: usize = 256 * 1024;
@@ -382,65 +379,54 @@ impl Transport {
         }
     }
 
-    /// Several dump requests pipelined over the socket; the entries of each,
-    /// in request order.
+    /// Several dumps over the socket, one after the other, and the entries
+    /// of each in request order.
+    ///
+    /// A netlink socket runs one dump at a time: the kernel refuses a second
+    /// dump request with `EBUSY` until the first has sent `NLMSG_DONE`, and
+    /// it only produces `NLMSG_DONE` when we read. So dumps are not
+    /// pipelined; each costs one `sendmsg` and (for small dumps) two reads.
     pub fn dump_many(
         &mut self,
         msgs: &[IpvsMessage],
     ) -> Result<Vec<std::result::Result<Vec<IpvsMessage>, Errno>>> {
-        let mut results: Vec<Option<std::result::Result<Vec<IpvsMessage>, Errno>>> =
-            (0..msgs.len()).map(|_| None).collect();
-        let mut retries = vec![0u32; msgs.len()];
-        let mut todo: VecDeque<usize> = (0..msgs.len()).collect();
+        let mut results = Vec::with_capacity(msgs.len());
         let mut incoming = Vec::new();
-        while !todo.is_empty() {
-            self.tx.clear();
-            // seq -> (request index, entries so far, interrupted)
-            let mut open: HashMap<u32, (usize, Vec<IpvsMessage>, bool)> = HashMap::new();
-            while open.len() < DUMP_WINDOW && self.tx.len() < MAX_BATCH_BYTES {
-                let Some(idx) = todo.pop_front() else { break };
+        for msg in msgs {
+            let mut attempt = 0;
+            let outcome = loop {
+                attempt += 1;
+                self.tx.clear();
                 let seq = self.take_seq();
-                encode_request(self.family, &msgs[idx], seq, NLM_F_REQUEST | NLM_F_DUMP, &mut self.tx);
-                open.insert(seq, (idx, Vec::new(), false));
-            }
-            self.send_tx(open.len())?;
-            let mut requeue = Vec::new();
-            while !open.is_empty() {
-                self.recv_messages(&mut incoming)?;
-                for m in incoming.drain(..) {
-                    match m {
-                        Incoming::Data { seq, flags, msg } => {
-                            if let Some(e) = open.get_mut(&seq) {
-                                e.1.push(msg);
-                                e.2 |= flags & NLM_F_DUMP_INTR != 0;
+                encode_request(self.family, msg, seq, NLM_F_REQUEST | NLM_F_DUMP, &mut self.tx);
+                self.send_tx(1)?;
+                let mut entries = Vec::new();
+                let mut interrupted = false;
+                let end = 'recv: loop {
+                    self.recv_messages(&mut incoming)?;
+                    for m in incoming.drain(..) {
+                        match m {
+                            Incoming::Data { seq: s, flags, msg } if s == seq => {
+                                interrupted |= flags & NLM_F_DUMP_INTR != 0;
+                                entries.push(msg);
                             }
-                        }
-                        Incoming::Done { seq, errno } | Incoming::Ack { seq, errno } => {
-                            let Some((idx, entries, intr)) = open.remove(&seq) else {
-                                continue;
-                            };
-                            let again = (errno == libc::EBUSY || (errno == 0 && intr))
-                                && retries[idx] < DUMP_RETRIES;
-                            if again {
-                                retries[idx] += 1;
-                                requeue.push(idx);
-                            } else if errno != 0 {
-                                results[idx] = Some(Err(Errno(errno)));
-                            } else {
-                                results[idx] = Some(Ok(entries));
+                            Incoming::Done { seq: s, errno } | Incoming::Ack { seq: s, errno }
+                                if s == seq =>
+                            {
+                                break 'recv errno;
                             }
+                            _ => {}
                         }
                     }
+                };
+                let retry = (end == libc::EBUSY || (end == 0 && interrupted)) && attempt <= DUMP_RETRIES;
+                if !retry {
+                    break if end != 0 { Err(Errno(end)) } else { Ok(entries) };
                 }
-            }
-            for idx in requeue.into_iter().rev() {
-                todo.push_front(idx);
-            }
+            };
+            results.push(outcome);
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(Errno(libc::EINTR))))
-            .collect())
+        Ok(results)
     }
 
     /// Reserve `count` consecutive sequence numbers (for `send_encoded`).

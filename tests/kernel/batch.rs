@@ -1,5 +1,5 @@
-//! Many requests per `sendmsg`, acks matched by sequence number; pipelined
-//! dumps.
+//! Many requests per `sendmsg`, acks matched by sequence number; many dumps
+//! over one socket.
 
 use crate::support::*;
 use ipvsadm_rs::model::*;
@@ -76,7 +76,7 @@ fn large_batches_split_and_all_apply() {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(ipvs.transport().stats.sendmsgs - before, 10);
 
-    // Pipelined real-server dumps read it all back; the oracle agrees.
+    // Real-server dumps over the same socket read it all back; the oracle agrees.
     let table = ipvs.table().unwrap();
     assert_eq!(table.len(), 250);
     assert!(table.iter().all(|(_, d)| d.len() == 3));

@@ -9,3 +9,4 @@ mod batch;
 mod dests;
 mod misc;
 mod services;
+mod diff;

@@ -14,25 +14,29 @@ fn ip_bin() -> String {
     std::env::var("IP_BIN").unwrap_or_else(|_| "/sbin/ip".into())
 }
 
-fn ip(args: &[&str]) {
-    let out = Command::new(ip_bin()).args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 pub fn fresh_netns() {
     // SAFETY: unshare only affects the calling thread's namespaces.
     let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
     assert_eq!(rc, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
-    ip(&["link", "set", "lo", "up"]);
-    ip(&["link", "add", "dummy0", "type", "dummy"]);
-    ip(&["link", "set", "dummy0", "multicast", "on", "up"]);
-    ip(&["addr", "add", "198.51.100.254/24", "dev", "dummy0"]);
-    ip(&["addr", "add", "192.0.2.253/24", "dev", "dummy0"]);
-    ip(&["-6", "addr", "add", "2001:db8:1::fe/64", "dev", "dummy0", "nodad"]);
+    // One `ip -batch` instead of six processes: process start-up is slow
+    // under emulation.
+    let script = "link set lo up\n\
+                  link add dummy0 type dummy\n\
+                  link set dummy0 multicast on up\n\
+                  addr add 198.51.100.254/24 dev dummy0\n\
+                  addr add 192.0.2.253/24 dev dummy0\n\
+                  addr add 2001:db8:1::fe/64 dev dummy0 nodad\n";
+    let mut child = Command::new(ip_bin())
+        .args(["-batch", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ip");
+    {
+        use std::io::Write;
+        let mut si = child.stdin.take().expect("stdin");
+        si.write_all(script.as_bytes()).expect("write ip script");
+    }
+    assert!(child.wait().expect("wait ip").success(), "ip -batch failed");
 }
 
 pub struct Output {

@@ -1,0 +1,301 @@
+//! Carrying out a parsed command against the kernel, with ipvsadm's
+//! messages and exit statuses.
+//!
+//! One `Ctx` (and so one netlink socket) serves a whole process, including
+//! every line of `-R`.
+
+use super::help;
+use super::parse::{parse, tryhelp, Action, Call, ListWhat, ParseError};
+use super::restore::ConfigStream;
+use crate::error::Error;
+use crate::format::{self, ListFlags};
+use crate::Ipvs;
+use std::io::{self, BufRead, Write};
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The command's status (0 or -1); `-R` goes on with the next line.
+    Status(i32),
+    /// End the process with this exit code now (ipvsadm's `exit()`).
+    Exit(i32),
+}
+
+/// ipvsadm's `ipvs_strerror`: the message for `errno` after `call`.
+pub fn ipvs_strerror(call: Option<Call>, errno: i32) -> String {
+    use libc::*;
+    use Call::*;
+    let specific = match (call, errno) {
+        (Some(AddService), EEXIST) => Some("Service already exists"),
+        (Some(AddService | UpdateService), ENOENT) => {
+            Some("Scheduler or persistence engine not found")
+        }
+        (Some(UpdateService | DelService | ZeroService), ESRCH) => Some("No such service"),
+        (Some(AddDest | UpdateDest | DelDest), ESRCH) => Some("Service not defined"),
+        (Some(AddDest), EEXIST) => Some("Destination already exists"),
+        (Some(UpdateDest | DelDest), ENOENT) => Some("No such destination"),
+        (Some(StartDaemon), EEXIST) => Some("Daemon has already run"),
+        (Some(StopDaemon), ESRCH) => Some("No daemon is running"),
+        (Some(GetServices | GetDests | GetService), ESRCH) => Some("No such service"),
+        (_, EPERM) => Some("Permission denied (you must be root)"),
+        (_, EINVAL) => {
+            Some("Invalid operation.  Possibly wrong module version, address not unicast, ...")
+        }
+        (_, ENOPROTOOPT) => Some("Protocol not available"),
+        (_, ENOMEM) => Some("Memory allocation problem"),
+        (_, EOPNOTSUPP) => Some("Operation not supported with IPv6"),
+        (_, EAFNOSUPPORT) => Some("Operation not supported with specified address family"),
+        (_, EMSGSIZE) => Some("Module is wrong version"),
+        _ => None,
+    };
+    specific
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::Errno(errno).strerror())
+}
+
+/// Process-wide state: the program name, the lazily opened IPVS channel,
+/// buffered standard output.
+pub struct Ctx<W: Write> {
+    pub program: String,
+    ipvs: Option<Ipvs>,
+    pub out: W,
+}
+
+impl<W: Write> Ctx<W> {
+    pub fn new(program: &str, out: W) -> Self {
+        Ctx {
+            program: program.to_string(),
+            ipvs: None,
+            out,
+        }
+    }
+
+    /// The IPVS channel, opened on first use. Failing to open it ends the
+    /// process as ipvsadm's start-up check does.
+    fn ipvs(&mut self) -> Result<&mut Ipvs, Flow> {
+        if self.ipvs.is_none() {
+            match Ipvs::connect() {
+                Ok(i) => self.ipvs = Some(i),
+                Err(e) => {
+                    let _ = self.out.flush();
+                    eprintln!(
+                        "Can't initialize ipvs: {}\nAre you sure that IP Virtual Server is built in the kernel or as module?",
+                        ipvs_strerror(None, e.errno())
+                    );
+                    return Err(Flow::Exit(2));
+                }
+            }
+        }
+        // Just opened or already there.
+        self.ipvs.as_mut().ok_or(Flow::Exit(2))
+    }
+
+    fn write(&mut self, s: &str) -> Result<(), Flow> {
+        self.out.write_all(s.as_bytes()).map_err(|_| Flow::Exit(1))
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+
+    /// Report `err` after `call` the way ipvsadm does.
+    fn report(&mut self, call: Call, err: &Error) {
+        self.flush();
+        eprintln!("{}", ipvs_strerror(Some(call), err.errno()));
+    }
+
+    /// ipvsadm's `process_options` for one command line.
+    pub fn process<R: BufRead>(&mut self, argv: &[String], stdin: Option<&mut R>) -> Flow {
+        let action = match parse(argv) {
+            Ok(a) => a,
+            Err(ParseError::Fail { msg, code }) => {
+                self.flush();
+                eprintln!("{msg}");
+                return Flow::Exit(code);
+            }
+            Err(ParseError::Popt { msg }) => {
+                self.flush();
+                eprintln!("{msg}");
+                return Flow::Status(-1);
+            }
+        };
+        match self.execute(action, stdin) {
+            Ok(status) => Flow::Status(status),
+            Err(flow) => flow,
+        }
+    }
+
+    fn execute<R: BufRead>(&mut self, action: Action, stdin: Option<&mut R>) -> Result<i32, Flow> {
+        match action {
+            Action::Help => {
+                let program = self.program.clone();
+                self.write(&help::usage(&program))?;
+                Err(Flow::Exit(0))
+            }
+            Action::Version => {
+                self.write(&help::version())?;
+                Err(Flow::Exit(0))
+            }
+            Action::Restore => match stdin {
+                Some(input) => self.restore(input),
+                None => {
+                    let program = self.program.clone();
+                    let ParseError::Fail { msg, code } = tryhelp(&program) else {
+                        return Err(Flow::Exit(255));
+                    };
+                    self.flush();
+                    eprintln!("{msg}");
+                    Err(Flow::Exit(code))
+                }
+            },
+            Action::Save(f) => {
+                self.list_all(&f)?;
+                Ok(0)
+            }
+            Action::List(what, f) => {
+                self.list(what, &f)?;
+                Ok(0)
+            }
+            Action::Change(op, call) => {
+                let ipvs = self.ipvs()?;
+                match ipvs.apply(std::slice::from_ref(&op)) {
+                    Ok(r) => match r.into_iter().next() {
+                        Some(Err(errno)) => {
+                            self.report(call, &Error::Kernel(errno));
+                            Ok(-1)
+                        }
+                        _ => Ok(0),
+                    },
+                    Err(e) => {
+                        self.report(call, &e);
+                        Ok(-1)
+                    }
+                }
+            }
+        }
+    }
+
+    fn list_all(&mut self, f: &ListFlags) -> Result<(), Flow> {
+        let ipvs = self.ipvs()?;
+        let info = if f.rule {
+            None
+        } else {
+            match ipvs.info() {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    self.report(Call::GetServices, &e);
+                    return Err(Flow::Exit(1));
+                }
+            }
+        };
+        let ipvs = self.ipvs()?;
+        let mut table = match ipvs.table() {
+            Ok(t) => t,
+            Err(e) => {
+                self.report(Call::GetServices, &e);
+                return Err(Flow::Exit(1));
+            }
+        };
+        let mut s = String::new();
+        match info {
+            Some(info) => format::text::list_all(&mut s, &info, &mut table, f),
+            None => format::text::save(&mut s, &mut table, f.numeric),
+        }
+        self.write(&s)
+    }
+
+    fn list(&mut self, what: ListWhat, f: &ListFlags) -> Result<(), Flow> {
+        let mut s = String::new();
+        match what {
+            ListWhat::All => return self.list_all(f),
+            ListWhat::Service(key) => {
+                let ipvs = self.ipvs()?;
+                let svc = match ipvs.service(&key) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.report(Call::GetService, &e);
+                        return Err(Flow::Exit(1));
+                    }
+                };
+                let ipvs = self.ipvs()?;
+                let mut dests = match ipvs.dests(&svc.key) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        self.report(Call::GetDests, &e);
+                        return Err(Flow::Exit(1));
+                    }
+                };
+                format::text::list_service(&mut s, &svc, &mut dests, f);
+            }
+            ListWhat::Connections => {
+                let path = "/proc/net/ip_vs_conn";
+                let text = match std::fs::read(path) {
+                    Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+                    Err(_) => {
+                        self.flush();
+                        eprintln!("cannot open file {path}");
+                        return Err(Flow::Exit(1));
+                    }
+                };
+                if let Err(e) =
+                    format::conn::list_connections(&mut s, &text, f.numeric, f.persistent_conn)
+                {
+                    self.write(&s)?;
+                    self.flush();
+                    eprintln!("{e}");
+                    return Err(Flow::Exit(1));
+                }
+            }
+            ListWhat::Timeouts => {
+                let ipvs = self.ipvs()?;
+                let t = ipvs.timeouts().map_err(|_| Flow::Exit(1))?;
+                format::text::timeouts(&mut s, &t);
+            }
+            ListWhat::Daemons => {
+                let ipvs = self.ipvs()?;
+                let d = ipvs.daemons().map_err(|_| Flow::Exit(1))?;
+                format::text::daemons(&mut s, &d);
+            }
+        }
+        self.write(&s)
+    }
+
+    /// `-R`: run every line of `input`; the status is the last line's.
+    fn restore<R: BufRead>(&mut self, input: &mut R) -> Result<i32, Flow> {
+        let mut stream = ConfigStream::new(input);
+        let mut result = 0;
+        loop {
+            let words = match stream.next_command() {
+                Ok(Some(w)) => w,
+                Ok(None) => break,
+                Err(_) => break,
+            };
+            if words.is_empty() {
+                continue;
+            }
+            let mut argv = Vec::with_capacity(words.len() + 1);
+            argv.push(self.program.clone());
+            argv.extend(words);
+            match self.process::<io::Empty>(&argv, None) {
+                Flow::Status(s) => result = s,
+                Flow::Exit(code) => return Err(Flow::Exit(code)),
+            }
+        }
+        Ok(result)
+    }
+
+    /// `ipvsadm` with no arguments: list everything with name resolution.
+    pub fn list_default(&mut self) -> Flow {
+        match self.list_all(&ListFlags::default()) {
+            Ok(()) => Flow::Status(0),
+            Err(f) => f,
+        }
+    }
+}
+
+/// Exit code of a flow, as the C program's `return`/`exit` would give it.
+pub fn exit_code(flow: Flow) -> i32 {
+    match flow {
+        Flow::Status(s) | Flow::Exit(s) => s & 0xff,
+    }
+}

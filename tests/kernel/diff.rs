@@ -1,0 +1,284 @@
+//! The differential suite: every case of `cases.txt` runs once with
+//! ipvsadm 1.31 (the oracle) and once with ours, each in a fresh network
+//! namespace prepared by the same setup commands (run with the oracle), and
+//! compares stdout, stderr, exit status and the resulting kernel state
+//! (`-S -n`, `-L -n --thresholds`, `--timeout`, `--daemon`, as the oracle
+//! prints them).
+//!
+//! Case file syntax (blank lines separate cases, `#` starts a comment):
+//! ```text
+//! [category] description
+//! $ setup command words        (oracle, before the case; repeatable)
+//! > [ipvsadm-save|ipvsadm-restore] words   (the invocation compared)
+//! < a line of standard input   (repeatable; `<` alone is an empty line)
+//! ```
+//! Words split on blanks; `'…'` quotes a word (`''` is an empty word).
+
+use crate::support::fresh_netns;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const CASES: &str = include_str!("cases.txt");
+
+#[derive(Clone, Debug, Default)]
+struct Case {
+    category: String,
+    name: String,
+    line: usize,
+    setup: Vec<Vec<String>>,
+    prog: String,
+    args: Vec<String>,
+    stdin: Option<String>,
+}
+
+fn split_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            ' ' | '\t' if !quoted => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+fn parse_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut cur: Option<Case> = None;
+    for (i, raw) in CASES.lines().enumerate() {
+        let line = raw.trim_end();
+        if line.starts_with('#') {
+            continue;
+        }
+        if line.is_empty() {
+            if let Some(c) = cur.take() {
+                cases.push(c);
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            if let Some(c) = cur.take() {
+                cases.push(c);
+            }
+            let (cat, name) = rest.split_once(']').expect("[category] name");
+            cur = Some(Case {
+                category: cat.to_string(),
+                name: name.trim().to_string(),
+                line: i + 1,
+                prog: "ipvsadm".into(),
+                ..Default::default()
+            });
+            continue;
+        }
+        let c = cur
+            .as_mut()
+            .unwrap_or_else(|| panic!("cases.txt:{}: line outside a case", i + 1));
+        if let Some(rest) = line.strip_prefix('$') {
+            c.setup.push(split_words(rest));
+        } else if let Some(rest) = line.strip_prefix('>') {
+            let mut w = split_words(rest);
+            if matches!(w.first().map(String::as_str), Some("ipvsadm-save" | "ipvsadm-restore")) {
+                c.prog = w.remove(0);
+            }
+            c.args = w;
+        } else if let Some(rest) = line.strip_prefix('<') {
+            let s = c.stdin.get_or_insert_with(String::new);
+            s.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+            s.push('\n');
+        } else {
+            panic!("cases.txt:{}: cannot parse {line:?}", i + 1);
+        }
+    }
+    if let Some(c) = cur.take() {
+        cases.push(c);
+    }
+    cases
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Observed {
+    stdout: String,
+    stderr: String,
+    status: i32,
+    state: String,
+}
+
+fn oracle_bin() -> String {
+    std::env::var("IPVS_ORACLE").unwrap_or_else(|_| "/opt/oracle/ipvsadm".into())
+}
+
+fn ours_bin() -> String {
+    std::env::var("IPVS_OURS").unwrap_or_else(|_| "/opt/payload/bin/ipvsadm".into())
+}
+
+fn run(bin: &str, arg0: &str, args: &[String], stdin: Option<&str>) -> (String, String, i32) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(bin);
+    cmd.arg0(arg0)
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+    if let Some(input) = stdin {
+        let mut si = child.stdin.take().unwrap();
+        let _ = si.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// The kernel state after a case: ipvsadm 1.31's `-S -n`, plus what it
+/// does not save (thresholds, timeouts, daemons) read through the library.
+fn state() -> String {
+    let (out, err, st) = run(&oracle_bin(), "ipvsadm", &["-S".into(), "-n".into()], None);
+    let mut s = format!("{out}{err}[{st}]\n");
+    let mut ipvs = ipvsadm_rs::Ipvs::connect().expect("connect");
+    for (svc, dests) in ipvs.table().expect("table") {
+        for d in dests {
+            if d.u_threshold != 0 || d.l_threshold != 0 {
+                s.push_str(&format!(
+                    "{:?} {} x={} y={}\n",
+                    svc.key, d.addr, d.u_threshold, d.l_threshold
+                ));
+            }
+        }
+    }
+    s.push_str(&format!(
+        "{:?}\n{:?}\n",
+        ipvs.timeouts().expect("timeouts"),
+        ipvs.daemons().expect("daemons")
+    ));
+    s
+}
+
+fn observe(case: &Case, ours: bool) -> Result<Observed, String> {
+    fresh_netns();
+    if !case.setup.is_empty() {
+        let script: String = case.setup.iter().map(|w| w.join(" ") + "\n").collect();
+        let (_, err, st) = run(&oracle_bin(), "ipvsadm", &["-R".into()], Some(&script));
+        if st != 0 || !err.is_empty() {
+            return Err(format!(
+                "cases.txt:{}: setup of {} failed: {err}",
+                case.line, case.name
+            ));
+        }
+    }
+    let (bin, arg0) = match (ours, case.prog.as_str()) {
+        (true, p) => (ours_bin(), p.to_string()),
+        (false, "ipvsadm") => (oracle_bin(), "ipvsadm".to_string()),
+        (false, p) => (format!("/opt/oracle/{p}"), p.to_string()),
+    };
+    let (stdout, stderr, status) = run(&bin, &arg0, &case.args, case.stdin.as_deref());
+    Ok(Observed {
+        stdout,
+        stderr,
+        status,
+        state: state(),
+    })
+}
+
+fn check(case: &Case) -> Result<(), String> {
+    let want = observe(case, false)?;
+    let got = observe(case, true)?;
+    if want == got {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "cases.txt:{} [{}] {}: {} {}\n",
+        case.line,
+        case.category,
+        case.name,
+        case.prog,
+        case.args.join(" ")
+    );
+    for (what, w, g) in [
+        ("stdout", &want.stdout, &got.stdout),
+        ("stderr", &want.stderr, &got.stderr),
+        ("state", &want.state, &got.state),
+    ] {
+        if w != g {
+            msg.push_str(&format!("  {what} differs:\n  --- ipvsadm 1.31\n{w:?}\n  +++ ours\n{g:?}\n"));
+        }
+    }
+    if want.status != got.status {
+        msg.push_str(&format!("  status: ipvsadm {} ours {}\n", want.status, got.status));
+    }
+    Err(msg)
+}
+
+#[test]
+fn differential_suite() {
+    let cases = parse_cases();
+    assert!(cases.len() >= 150, "only {} cases", cases.len());
+    let filter = std::env::var("DIFF_FILTER").ok();
+    let selected: Vec<&Case> = cases
+        .iter()
+        .filter(|c| filter.as_deref().is_none_or(|f| c.name.contains(f) || c.category == f))
+        .collect();
+    let workers = 2;
+    let chunks: Vec<Vec<&Case>> = (0..workers)
+        .map(|w| selected.iter().skip(w).step_by(workers).copied().collect())
+        .collect();
+    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|c| (c.category.clone(), check(c)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let mut per_cat: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (cat, r) in &results {
+        let e = per_cat.entry(cat.clone()).or_default();
+        e.0 += 1;
+        if let Err(m) = r {
+            e.1 += 1;
+            failures.push(m.clone());
+        }
+    }
+    println!("differential cases by category (total, failed):");
+    for (cat, (n, f)) in &per_cat {
+        println!("  {cat:<16} {n:>4} {f:>4}");
+    }
+    println!(
+        "differential: {} cases, {} passed, {} failed",
+        results.len(),
+        results.len() - failures.len(),
+        failures.len()
+    );
+    for f in &failures {
+        println!("{f}");
+    }
+    assert!(failures.is_empty(), "{} differential cases failed", failures.len());
+}
