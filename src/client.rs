@@ -93,7 +93,9 @@ impl Ipvs {
 
     /// One virtual service (`Err(Kernel(ESRCH))` if absent).
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service> {
-        let replies = self.transport.request(&IpvsMessage::get_service(Some(key)))?;
+        let replies = self
+            .transport
+            .request(&IpvsMessage::get_service(Some(key)))?;
         let first = replies
             .first()
             .ok_or_else(|| Error::Decode("no reply to GET_SERVICE".into()))?;

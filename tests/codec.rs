@@ -162,12 +162,22 @@ fn new_and_set_dest_exact_bytes() {
     let got = encode(&IpvsMessage::new_dest(&tcp_key(), &d), 4, REQ_ACK);
     assert_eq!(
         got,
-        message(5, REQ_ACK, 4, &[nest(1, &tcp_key_attrs()), nest(2, &want_dest)])
+        message(
+            5,
+            REQ_ACK,
+            4,
+            &[nest(1, &tcp_key_attrs()), nest(2, &want_dest)]
+        )
     );
     let got = encode(&IpvsMessage::set_dest(&tcp_key(), &d), 5, REQ_ACK);
     assert_eq!(
         got,
-        message(6, REQ_ACK, 5, &[nest(1, &tcp_key_attrs()), nest(2, &want_dest)])
+        message(
+            6,
+            REQ_ACK,
+            5,
+            &[nest(1, &tcp_key_attrs()), nest(2, &want_dest)]
+        )
     );
 }
 
@@ -204,13 +214,20 @@ fn gue_tunnel_dest_ipv4_behind_ipv6_service() {
 
 #[test]
 fn del_dest_and_get_dests() {
-    let got = encode(&IpvsMessage::del_dest(&tcp_key(), &v4(192, 0, 2, 10), 80), 8, REQ_ACK);
+    let got = encode(
+        &IpvsMessage::del_dest(&tcp_key(), &v4(192, 0, 2, 10), 80),
+        8,
+        REQ_ACK,
+    );
     let dd = vec![
         nla(11, &[2, 0]),
         nla(1, &addr16(&[192, 0, 2, 10])),
         nla(2, &[0, 80]),
     ];
-    assert_eq!(got, message(7, REQ_ACK, 8, &[nest(1, &tcp_key_attrs()), nest(2, &dd)]));
+    assert_eq!(
+        got,
+        message(7, REQ_ACK, 8, &[nest(1, &tcp_key_attrs()), nest(2, &dd)])
+    );
     let got = encode(&IpvsMessage::get_dests(&tcp_key()), 9, 0x301);
     assert_eq!(got, message(8, 0x301, 9, &[nest(1, &tcp_key_attrs())]));
 }
@@ -228,8 +245,8 @@ fn daemon_requests() {
         nla(2, b"eth1\0"),
         nla(3, &[7, 0, 0, 0]),
         nla(4, &[0xc0, 0x05]),
-        nla(5, &[239, 0, 0, 1]),  // IPv4 group: network order
-        nla(7, &[0x91, 0x22]),    // mcast port: host order
+        nla(5, &[239, 0, 0, 1]), // IPv4 group: network order
+        nla(7, &[0x91, 0x22]),   // mcast port: host order
         nla(8, &[2]),
     ];
     assert_eq!(got, message(9, REQ_ACK, 10, &[nest(3, &dd)]));
@@ -246,7 +263,11 @@ fn daemon_requests() {
     ];
     assert_eq!(got, message(9, REQ_ACK, 11, &[nest(3, &dd)]));
 
-    let got = encode(&IpvsMessage::del_daemon(DaemonState::Master, 5), 12, REQ_ACK);
+    let got = encode(
+        &IpvsMessage::del_daemon(DaemonState::Master, 5),
+        12,
+        REQ_ACK,
+    );
     let dd = vec![nla(1, &[1, 0, 0, 0]), nla(2, b"\0"), nla(3, &[5, 0, 0, 0])];
     assert_eq!(got, message(10, REQ_ACK, 12, &[nest(3, &dd)]));
     let got = encode(&IpvsMessage::get_daemons(), 13, 0x301);
@@ -265,17 +286,33 @@ fn config_info_zero_flush() {
         12,
         REQ_ACK,
         14,
-        &[nla(4, &[0x84, 3, 0, 0]), nla(5, &[120, 0, 0, 0]), nla(6, &[0x2c, 1, 0, 0])],
+        &[
+            nla(4, &[0x84, 3, 0, 0]),
+            nla(5, &[120, 0, 0, 0]),
+            nla(6, &[0x2c, 1, 0, 0]),
+        ],
     );
     assert_eq!(got, want);
-    assert_eq!(encode(&IpvsMessage::get_timeouts(), 15, REQ_ACK), message(13, REQ_ACK, 15, &[]));
-    assert_eq!(encode(&IpvsMessage::get_info(), 16, REQ_ACK), message(15, REQ_ACK, 16, &[]));
-    assert_eq!(encode(&IpvsMessage::zero(None), 17, REQ_ACK), message(16, REQ_ACK, 17, &[]));
+    assert_eq!(
+        encode(&IpvsMessage::get_timeouts(), 15, REQ_ACK),
+        message(13, REQ_ACK, 15, &[])
+    );
+    assert_eq!(
+        encode(&IpvsMessage::get_info(), 16, REQ_ACK),
+        message(15, REQ_ACK, 16, &[])
+    );
+    assert_eq!(
+        encode(&IpvsMessage::zero(None), 17, REQ_ACK),
+        message(16, REQ_ACK, 17, &[])
+    );
     assert_eq!(
         encode(&IpvsMessage::zero(Some(&tcp_key())), 18, REQ_ACK),
         message(16, REQ_ACK, 18, &[nest(1, &tcp_key_attrs())])
     );
-    assert_eq!(encode(&IpvsMessage::flush(), 19, REQ_ACK), message(17, REQ_ACK, 19, &[]));
+    assert_eq!(
+        encode(&IpvsMessage::flush(), 19, REQ_ACK),
+        message(17, REQ_ACK, 19, &[])
+    );
 }
 
 #[test]
@@ -393,7 +430,10 @@ fn parse_service_reply_stats32_only_and_fwmark_ipv6() {
         nla(7, &[0x19, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]),
         nla(8, &[0x2c, 1, 0, 0]),
         nla(9, &[128, 0, 0, 0]),
-        nest(10, &[nla(1, &[0xff, 0xff, 0xff, 0xff]), nla(4, &u64b(1 << 40))]),
+        nest(
+            10,
+            &[nla(1, &[0xff, 0xff, 0xff, 0xff]), nla(4, &u64b(1 << 40))],
+        ),
     ];
     let msgs = decode(&reply(1, 1, 0x2, &[nest(1, &s)]));
     let svc = data(&msgs[0]).to_service().unwrap();
@@ -470,7 +510,11 @@ fn parse_daemon_timeouts_info_and_errors() {
         12,
         2,
         0,
-        &[nla(4, &[0x84, 3, 0, 0]), nla(5, &[120, 0, 0, 0]), nla(6, &[0x2c, 1, 0, 0])],
+        &[
+            nla(4, &[0x84, 3, 0, 0]),
+            nla(5, &[120, 0, 0, 0]),
+            nla(6, &[0x2c, 1, 0, 0]),
+        ],
     ));
     assert_eq!(
         data(&t[0]).to_timeouts(),
@@ -482,7 +526,12 @@ fn parse_daemon_timeouts_info_and_errors() {
     );
 
     // GET_INFO's reply (cmd SET_INFO) numbers its attributes 1 and 2.
-    let i = decode(&reply(14, 3, 0, &[nla(1, &[1, 2, 1, 0]), nla(2, &[0, 0x10, 0, 0])]));
+    let i = decode(&reply(
+        14,
+        3,
+        0,
+        &[nla(1, &[1, 2, 1, 0]), nla(2, &[0, 0x10, 0, 0])],
+    ));
     let info = data(&i[0]).to_info().unwrap();
     assert_eq!(info.version, 0x010201);
     assert_eq!(info.conn_tab_size, 4096);

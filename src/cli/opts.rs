@@ -95,7 +95,14 @@ pub struct FlagDef {
     pub command: bool,
 }
 
-const fn cmd(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag, value: &'static str, doc: &'static str) -> FlagDef {
+const fn cmd(
+    long: &'static str,
+    short: Option<char>,
+    arg: ArgKind,
+    tag: Tag,
+    value: &'static str,
+    doc: &'static str,
+) -> FlagDef {
     FlagDef {
         long,
         short,
@@ -107,7 +114,14 @@ const fn cmd(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag, va
     }
 }
 
-const fn opt(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag, value: &'static str, doc: &'static str) -> FlagDef {
+const fn opt(
+    long: &'static str,
+    short: Option<char>,
+    arg: ArgKind,
+    tag: Tag,
+    value: &'static str,
+    doc: &'static str,
+) -> FlagDef {
     FlagDef {
         long,
         short,

@@ -13,7 +13,9 @@
 //! 6. per-command semantic checks (zero port, one-packet, defaults,
 //!    real-server port rules, families, tunnel options).
 
-use super::opts::{Cmd, Opt, Tag, COMMANDS_V_OPTIONS, NUMBER_OF_OPT, TUNNEL_TYPES_V_OPTIONS, TUN_NAMES, TUN_OPTS};
+use super::opts::{
+    Cmd, Opt, Tag, COMMANDS_V_OPTIONS, NUMBER_OF_OPT, TUNNEL_TYPES_V_OPTIONS, TUN_NAMES, TUN_OPTS,
+};
 use super::popt::Popt;
 use super::values::{atoi, host_or_inet_aton, parse_service, string_to_number, strtol_whole};
 use crate::format::ListFlags;
@@ -175,7 +177,10 @@ impl Entry {
 
     fn set_option(&mut self, o: Opt) -> Result<(), ParseError> {
         if self.options & o.bit() != 0 {
-            return Err(fail(2, format!("multiple '{}' options specified", o.name())));
+            return Err(fail(
+                2,
+                format!("multiple '{}' options specified", o.name()),
+            ));
         }
         self.options |= o.bit();
         Ok(())
@@ -272,7 +277,11 @@ fn parse_fwmark(v: &str) -> Result<u32, ParseError> {
 }
 
 fn parse_sched_flags(sched: &str, arg: &str) -> Result<u32, ParseError> {
-    let sched = if sched.is_empty() { DEFAULT_SCHED } else { sched };
+    let sched = if sched.is_empty() {
+        DEFAULT_SCHED
+    } else {
+        sched
+    };
     let mut flags = 0;
     let mut any = false;
     for flag in arg.split(',').filter(|f| !f.is_empty()) {
@@ -435,17 +444,20 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
             Tag::Weight => {
                 ce.set_option(Opt::Weight)?;
                 ce.weight = string_to_number(v, 0, MAX_WEIGHT)
-                    .ok_or_else(|| fail(2, "illegal weight specified"))? as i32;
+                    .ok_or_else(|| fail(2, "illegal weight specified"))?
+                    as i32;
             }
             Tag::UThreshold => {
                 ce.set_option(Opt::UThreshold)?;
                 ce.u_threshold = string_to_number(v, 0, i64::from(i32::MAX))
-                    .ok_or_else(|| fail(2, "illegal u_threshold specified"))? as u32;
+                    .ok_or_else(|| fail(2, "illegal u_threshold specified"))?
+                    as u32;
             }
             Tag::LThreshold => {
                 ce.set_option(Opt::LThreshold)?;
                 ce.l_threshold = string_to_number(v, 0, i64::from(i32::MAX))
-                    .ok_or_else(|| fail(2, "illegal l_threshold specified"))? as u32;
+                    .ok_or_else(|| fail(2, "illegal l_threshold specified"))?
+                    as u32;
             }
             Tag::Connection => ce.set_option(Opt::Connection)?,
             Tag::Numeric => {
@@ -459,7 +471,8 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
             Tag::SyncId => {
                 ce.set_option(Opt::SyncId)?;
                 ce.syncid = string_to_number(v, 0, 255)
-                    .ok_or_else(|| fail(2, "illegal syncid specified"))? as u32;
+                    .ok_or_else(|| fail(2, "illegal syncid specified"))?
+                    as u32;
             }
             Tag::Timeout => ce.set_option(Opt::Timeout)?,
             Tag::Daemon => ce.set_option(Opt::Daemon)?,
@@ -525,17 +538,20 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
             Tag::McastPort => {
                 ce.set_option(Opt::McastPort)?;
                 ce.mcast_port = string_to_number(v, 1, 65535)
-                    .ok_or_else(|| fail(2, "illegal mcast-port specified"))? as u16;
+                    .ok_or_else(|| fail(2, "illegal mcast-port specified"))?
+                    as u16;
             }
             Tag::McastTtl => {
                 ce.set_option(Opt::McastTtl)?;
                 ce.mcast_ttl = string_to_number(v, 1, 255)
-                    .ok_or_else(|| fail(2, "illegal mcast-ttl specified"))? as u8;
+                    .ok_or_else(|| fail(2, "illegal mcast-ttl specified"))?
+                    as u8;
             }
             Tag::SyncMaxlen => {
                 ce.set_option(Opt::SyncMaxlen)?;
                 ce.sync_maxlen = string_to_number(v, 1, 65535 - 20 - 8)
-                    .ok_or_else(|| fail(2, "illegal sync-maxlen specified"))? as u16;
+                    .ok_or_else(|| fail(2, "illegal sync-maxlen specified"))?
+                    as u16;
             }
             Tag::TunInfo => {
                 ce.set_option(Opt::TunInfo)?;
@@ -553,7 +569,8 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
             Tag::TunPort => {
                 ce.set_option(Opt::TunPort)?;
                 ce.tun_port = string_to_number(v, 1, 65535)
-                    .ok_or_else(|| fail(2, "illegal tunnel port specified"))? as u16;
+                    .ok_or_else(|| fail(2, "illegal tunnel port specified"))?
+                    as u16;
             }
             Tag::TunNocsum => {
                 ce.set_option(Opt::TunNocsum)?;
@@ -612,7 +629,10 @@ fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), ParseError> {
             if rule == b'+' {
                 return Err(fail(
                     2,
-                    format!("You need to supply the '{name}' option for the '{}' command", cmd.name()),
+                    format!(
+                        "You need to supply the '{name}' option for the '{}' command",
+                        cmd.name()
+                    ),
                 ));
             }
         } else {
@@ -654,14 +674,20 @@ fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), ParseError> {
             if rule == b'+' {
                 return Err(fail(
                     2,
-                    format!("You need to supply the '{}' option for the '{tname}' tunnel type", o.name()),
+                    format!(
+                        "You need to supply the '{}' option for the '{tname}' tunnel type",
+                        o.name()
+                    ),
                 ));
             }
         } else {
             if rule == b'x' {
                 return Err(fail(
                     2,
-                    format!("Illegal '{}' option with the '{tname}' tunnel type", o.name()),
+                    format!(
+                        "Illegal '{}' option with the '{tname}' tunnel type",
+                        o.name()
+                    ),
                 ));
             }
             if rule == b'1' {
@@ -690,8 +716,12 @@ fn finish(cmd: Cmd, mut ce: Entry) -> Result<Action, ParseError> {
         if ce.fwmark == 0 && ce.port == 0 && ce.flags & ServiceFlags::PERSISTENT == 0 {
             return Err(fail(2, "Zero port specified for non-persistent service"));
         }
-        if ce.flags & ServiceFlags::ONEPACKET != 0 && ce.fwmark == 0 && ce.protocol != Protocol::Udp {
-            return Err(fail(2, "One-Packet Scheduling is only for UDP virtual services"));
+        if ce.flags & ServiceFlags::ONEPACKET != 0 && ce.fwmark == 0 && ce.protocol != Protocol::Udp
+        {
+            return Err(fail(
+                2,
+                "One-Packet Scheduling is only for UDP virtual services",
+            ));
         }
         if ce.sched.is_empty() {
             ce.sched = DEFAULT_SCHED.to_string();
@@ -705,7 +735,10 @@ fn finish(cmd: Cmd, mut ce: Entry) -> Result<Action, ParseError> {
             ce.dest_port = ce.port;
         }
         if ce.dest_af != ce.af && ce.fwd != FwdMethod::Tunnel {
-            return Err(fail(2, "Different address family is allowed only for tunneling servers"));
+            return Err(fail(
+                2,
+                "Different address family is allowed only for tunneling servers",
+            ));
         }
         let tun_opts = Opt::TunType.bit()
             | Opt::TunPort.bit()
@@ -720,9 +753,10 @@ fn finish(cmd: Cmd, mut ce: Entry) -> Result<Action, ParseError> {
 
     Ok(match cmd {
         Cmd::List => {
-            let conflicts = (ce.has(Opt::Connection) || ce.has(Opt::Timeout) || ce.has(Opt::Daemon))
-                && (ce.has(Opt::Stats) || ce.has(Opt::Rate) || ce.has(Opt::Thresholds))
-                || (ce.has(Opt::Timeout) || ce.has(Opt::Daemon)) && ce.has(Opt::PersistentConn);
+            let conflicts =
+                (ce.has(Opt::Connection) || ce.has(Opt::Timeout) || ce.has(Opt::Daemon))
+                    && (ce.has(Opt::Stats) || ce.has(Opt::Rate) || ce.has(Opt::Thresholds))
+                    || (ce.has(Opt::Timeout) || ce.has(Opt::Daemon)) && ce.has(Opt::PersistentConn);
             if conflicts {
                 return Err(fail(2, "options conflicts in the list command"));
             }
@@ -759,7 +793,9 @@ fn finish(cmd: Cmd, mut ce: Entry) -> Result<Action, ParseError> {
             Action::Change(Op::Zero(key), Call::ZeroService)
         }
         Cmd::AddDest => Action::Change(Op::AddDest(ce.required_key(), ce.dest()), Call::AddDest),
-        Cmd::EditDest => Action::Change(Op::EditDest(ce.required_key(), ce.dest()), Call::UpdateDest),
+        Cmd::EditDest => {
+            Action::Change(Op::EditDest(ce.required_key(), ce.dest()), Call::UpdateDest)
+        }
         Cmd::DelDest => Action::Change(
             Op::DelDest(ce.required_key(), ce.dest_addr, ce.dest_port),
             Call::DelDest,
@@ -777,6 +813,8 @@ fn finish(cmd: Cmd, mut ce: Entry) -> Result<Action, ParseError> {
             }),
             Call::StartDaemon,
         ),
-        Cmd::StopDaemon => Action::Change(Op::StopDaemon(ce.daemon_state, ce.syncid), Call::StopDaemon),
+        Cmd::StopDaemon => {
+            Action::Change(Op::StopDaemon(ce.daemon_state, ce.syncid), Call::StopDaemon)
+        }
     })
 }

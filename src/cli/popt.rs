@@ -117,7 +117,12 @@ impl<'a> Popt<'a> {
         let inline = if remaining.is_empty() {
             None
         } else {
-            Some(remaining.strip_prefix('=').unwrap_or(&remaining).to_string())
+            Some(
+                remaining
+                    .strip_prefix('=')
+                    .unwrap_or(&remaining)
+                    .to_string(),
+            )
         };
         self.with_value(def, inline, word)
     }
@@ -168,7 +173,13 @@ mod tests {
     use super::*;
     use crate::cli::opts::Tag;
 
-    fn run(args: &[&str]) -> (Vec<(Tag, Option<String>)>, Vec<String>, Option<(PoptError, String)>) {
+    type Run = (
+        Vec<(Tag, Option<String>)>,
+        Vec<String>,
+        Option<(PoptError, String)>,
+    );
+
+    fn run(args: &[&str]) -> Run {
         let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let mut p = Popt::new(&v);
         let mut out = Vec::new();
@@ -222,10 +233,22 @@ mod tests {
         assert_eq!(run(&["-A", "-s"]).2, Some((PoptError::NoArg, "-s".into())));
         assert_eq!(run(&["--foo"]).2, Some((PoptError::BadOpt, "--foo".into())));
         assert_eq!(run(&["-Lq"]).2, Some((PoptError::BadOpt, "-Lq".into())));
-        assert_eq!(run(&["--set", "-1", "0", "0"]).2, Some((PoptError::BadOpt, "-1".into())));
-        assert_eq!(run(&["--list=x"]).2, Some((PoptError::UnwantedArg, "--list=x".into())));
-        assert_eq!(run(&["-L=x"]).2, Some((PoptError::UnwantedArg, "-L=x".into())));
-        assert_eq!(run(&["--tcp-servic", "x"]).2, Some((PoptError::BadOpt, "--tcp-servic".into())));
+        assert_eq!(
+            run(&["--set", "-1", "0", "0"]).2,
+            Some((PoptError::BadOpt, "-1".into()))
+        );
+        assert_eq!(
+            run(&["--list=x"]).2,
+            Some((PoptError::UnwantedArg, "--list=x".into()))
+        );
+        assert_eq!(
+            run(&["-L=x"]).2,
+            Some((PoptError::UnwantedArg, "-L=x".into()))
+        );
+        assert_eq!(
+            run(&["--tcp-servic", "x"]).2,
+            Some((PoptError::BadOpt, "--tcp-servic".into()))
+        );
     }
 
     #[test]

@@ -262,11 +262,17 @@ mod tests {
         assert_eq!(p("192.0.2.1").unwrap().port, None);
         assert_eq!(p("80"), None);
         let v6 = p("[2001:db8::1]:443").unwrap();
-        assert_eq!((v6.addr, v6.port), ("2001:db8::1".parse().unwrap(), Some(443)));
+        assert_eq!(
+            (v6.addr, v6.port),
+            ("2001:db8::1".parse().unwrap(), Some(443))
+        );
         assert_eq!(p("[2001:db8::1]"), None);
         assert_eq!(p("[2001:db8::1]x80"), None);
         let bare = p("2001:db8::1:80").unwrap();
-        assert_eq!((bare.addr, bare.port), ("2001:db8::1:80".parse().unwrap(), None));
+        assert_eq!(
+            (bare.addr, bare.port),
+            ("2001:db8::1:80".parse().unwrap(), None)
+        );
         // A bracketed IPv4 address loses its port, as in ipvsadm.
         let b4 = p("[192.0.2.1]:80").unwrap();
         assert_eq!((b4.addr, b4.port), ("192.0.2.1".parse().unwrap(), None));

@@ -400,8 +400,8 @@ impl Nla for DestAttr {
             Addr(_) => 16,
             Port(_) | AddrFamily(_) | TunPort(_) | TunFlags(_) => 2,
             TunType(_) => 1,
-            FwdMethod(_) | Weight(_) | UThresh(_) | LThresh(_) | ActiveConns(_)
-            | InactConns(_) | PersistConns(_) => 4,
+            FwdMethod(_) | Weight(_) | UThresh(_) | LThresh(_) | ActiveConns(_) | InactConns(_)
+            | PersistConns(_) => 4,
             Stats(v) | Stats64(v) => nested_len(v),
             Other(n) => n.value_len(),
         }

@@ -140,13 +140,22 @@ fn daemon_attrs(d: &Daemon) -> Vec<DaemonAttr> {
 /// Request constructors, one per IPVS command.
 impl IpvsMessage {
     pub fn new_service(svc: &Service) -> Self {
-        Self::new(IpvsCmd::NewService, vec![CmdAttr::Service(service_attrs(svc))])
+        Self::new(
+            IpvsCmd::NewService,
+            vec![CmdAttr::Service(service_attrs(svc))],
+        )
     }
     pub fn set_service(svc: &Service) -> Self {
-        Self::new(IpvsCmd::SetService, vec![CmdAttr::Service(service_attrs(svc))])
+        Self::new(
+            IpvsCmd::SetService,
+            vec![CmdAttr::Service(service_attrs(svc))],
+        )
     }
     pub fn del_service(key: &ServiceKey) -> Self {
-        Self::new(IpvsCmd::DelService, vec![CmdAttr::Service(service_key_attrs(key))])
+        Self::new(
+            IpvsCmd::DelService,
+            vec![CmdAttr::Service(service_key_attrs(key))],
+        )
     }
     /// `doit` form (one service); without a key this is the dump request.
     pub fn get_service(key: Option<&ServiceKey>) -> Self {
@@ -158,13 +167,19 @@ impl IpvsMessage {
     pub fn new_dest(key: &ServiceKey, d: &Dest) -> Self {
         Self::new(
             IpvsCmd::NewDest,
-            vec![CmdAttr::Service(service_key_attrs(key)), CmdAttr::Dest(dest_attrs(d))],
+            vec![
+                CmdAttr::Service(service_key_attrs(key)),
+                CmdAttr::Dest(dest_attrs(d)),
+            ],
         )
     }
     pub fn set_dest(key: &ServiceKey, d: &Dest) -> Self {
         Self::new(
             IpvsCmd::SetDest,
-            vec![CmdAttr::Service(service_key_attrs(key)), CmdAttr::Dest(dest_attrs(d))],
+            vec![
+                CmdAttr::Service(service_key_attrs(key)),
+                CmdAttr::Dest(dest_attrs(d)),
+            ],
         )
     }
     pub fn del_dest(key: &ServiceKey, addr: &IpAddr, port: u16) -> Self {
@@ -178,7 +193,10 @@ impl IpvsMessage {
     }
     /// Dump request for the real servers of one service.
     pub fn get_dests(key: &ServiceKey) -> Self {
-        Self::new(IpvsCmd::GetDest, vec![CmdAttr::Service(service_key_attrs(key))])
+        Self::new(
+            IpvsCmd::GetDest,
+            vec![CmdAttr::Service(service_key_attrs(key))],
+        )
     }
     pub fn new_daemon(d: &Daemon) -> Self {
         Self::new(IpvsCmd::NewDaemon, vec![CmdAttr::Daemon(daemon_attrs(d))])
@@ -291,13 +309,19 @@ pub fn parse_service(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
         },
         _ => return Err(missing("service identity")),
     };
-    let stats = svc_stats.1.or(svc_stats.0).map(|v| stats_from(v)).unwrap_or_default();
+    let stats = svc_stats
+        .1
+        .or(svc_stats.0)
+        .map(|v| stats_from(v))
+        .unwrap_or_default();
     Ok(Service {
         key,
         scheduler: sched,
         flags: ServiceFlags(flags),
         timeout,
-        netmask: netmask.map_or(Service::full_netmask(family), |raw| netmask_from_raw(family, raw)),
+        netmask: netmask.map_or(Service::full_netmask(family), |raw| {
+            netmask_from_raw(family, raw)
+        }),
         pe_name: pe,
         stats,
     })

@@ -15,8 +15,7 @@
 use super::message::IpvsMessage;
 use crate::error::{Errno, Error, Result};
 use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR,
-    NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
@@ -239,9 +238,8 @@ impl Transport {
                 if len < NLMSG_HDRLEN || off + len > self.rx.len() {
                     return Err(Error::Decode("bad nlctrl reply".into()));
                 }
-                let m = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(
-                    &self.rx[off..off + len],
-                )?;
+                let m =
+                    NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(&self.rx[off..off + len])?;
                 off += (len + 3) & !3;
                 if m.header.sequence_number != seq {
                     continue;
@@ -298,7 +296,10 @@ impl Transport {
     fn send_tx(&mut self, requests: usize) -> Result<()> {
         let n = self.sock.send(&self.tx, 0)?;
         if n != self.tx.len() {
-            return Err(Error::Decode(format!("short sendmsg: {n} of {}", self.tx.len())));
+            return Err(Error::Decode(format!(
+                "short sendmsg: {n} of {}",
+                self.tx.len()
+            )));
         }
         self.stats.sendmsgs += 1;
         self.stats.requests += requests as u64;
@@ -322,7 +323,13 @@ impl Transport {
             {
                 let seq = self.take_seq();
                 seqs.insert(seq, i);
-                encode_request(self.family, &msgs[i], seq, NLM_F_REQUEST | NLM_F_ACK, &mut self.tx);
+                encode_request(
+                    self.family,
+                    &msgs[i],
+                    seq,
+                    NLM_F_REQUEST | NLM_F_ACK,
+                    &mut self.tx,
+                );
                 i += 1;
             }
             self.send_tx(i - start)?;
@@ -347,7 +354,13 @@ impl Transport {
     pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
         self.tx.clear();
         let seq = self.take_seq();
-        encode_request(self.family, msg, seq, NLM_F_REQUEST | NLM_F_ACK, &mut self.tx);
+        encode_request(
+            self.family,
+            msg,
+            seq,
+            NLM_F_REQUEST | NLM_F_ACK,
+            &mut self.tx,
+        );
         self.send_tx(1)?;
         let mut replies = Vec::new();
         let mut incoming = Vec::new();
@@ -398,7 +411,13 @@ impl Transport {
                 attempt += 1;
                 self.tx.clear();
                 let seq = self.take_seq();
-                encode_request(self.family, msg, seq, NLM_F_REQUEST | NLM_F_DUMP, &mut self.tx);
+                encode_request(
+                    self.family,
+                    msg,
+                    seq,
+                    NLM_F_REQUEST | NLM_F_DUMP,
+                    &mut self.tx,
+                );
                 self.send_tx(1)?;
                 let mut entries = Vec::new();
                 let mut interrupted = false;
@@ -419,9 +438,14 @@ impl Transport {
                         }
                     }
                 };
-                let retry = (end == libc::EBUSY || (end == 0 && interrupted)) && attempt <= DUMP_RETRIES;
+                let retry =
+                    (end == libc::EBUSY || (end == 0 && interrupted)) && attempt <= DUMP_RETRIES;
                 if !retry {
-                    break if end != 0 { Err(Errno(end)) } else { Ok(entries) };
+                    break if end != 0 {
+                        Err(Errno(end))
+                    } else {
+                        Ok(entries)
+                    };
                 }
             };
             results.push(outcome);

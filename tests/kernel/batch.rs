@@ -26,18 +26,22 @@ fn one_sendmsg_with_failures_in_the_middle() {
         Op::AddService(Service::new(key, "rr")),
         Op::AddDest(key, masq(1)),
         Op::AddDest(key, masq(2)),
-        Op::AddDest(key, masq(1)),                   // 3: duplicate → EEXIST
+        Op::AddDest(key, masq(1)), // 3: duplicate → EEXIST
         Op::AddDest(key, masq(3)),
-        Op::DelDest(key, ip("198.51.100.77"), 80),   // 5: absent → ENOENT
+        Op::DelDest(key, ip("198.51.100.77"), 80), // 5: absent → ENOENT
         Op::AddDest(key, masq(4)),
-        Op::AddDest(missing, masq(5)),               // 7: no service → ESRCH
+        Op::AddDest(missing, masq(5)), // 7: no service → ESRCH
         Op::AddDest(key, masq(5)),
         Op::EditDest(key, masq(2)),
     ];
     let before = ipvs.transport().stats;
     let results = ipvs.apply(&ops).unwrap();
     let after = ipvs.transport().stats;
-    assert_eq!(after.sendmsgs - before.sendmsgs, 1, "all requests in one sendmsg");
+    assert_eq!(
+        after.sendmsgs - before.sendmsgs,
+        1,
+        "all requests in one sendmsg"
+    );
     assert_eq!(after.requests - before.requests, ops.len() as u64);
     let want: Vec<Result<(), Errno>> = (0..ops.len())
         .map(|i| match i {
@@ -92,7 +96,11 @@ fn dumps_of_missing_services_are_empty() {
     let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
     ipvs.add_service(&Service::new(key, "rr")).unwrap();
     ipvs.add_dest(&key, &masq(1)).unwrap();
-    let keys = [ServiceKey::tcp(ip("192.0.2.2"), 80), key, ServiceKey::fwmark(Family::Inet, 9)];
+    let keys = [
+        ServiceKey::tcp(ip("192.0.2.2"), 80),
+        key,
+        ServiceKey::fwmark(Family::Inet, 9),
+    ];
     let got = ipvs.dests_of(&keys).unwrap();
     assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), vec![0, 1, 0]);
 }

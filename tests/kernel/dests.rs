@@ -33,7 +33,10 @@ fn forwarding_methods_ipv4() {
     got.sort_by_key(|d| d.addr);
     assert_eq!(got.len(), 3);
     for (g, w) in got.iter().zip([&masq, &route, &tun]) {
-        assert_eq!((g.addr, g.port, g.fwd, g.weight), (w.addr, w.port, w.fwd, w.weight));
+        assert_eq!(
+            (g.addr, g.port, g.fwd, g.weight),
+            (w.addr, w.port, w.fwd, w.weight)
+        );
         assert_eq!(g.tun_type, TunType::Ipip);
     }
     assert_saved(&[
@@ -88,8 +91,10 @@ fn forwarding_methods_ipv6() {
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::udp(ip("2001:db8::80"), 53);
     ipvs.add_service(&Service::new(key, "rr")).unwrap();
-    ipvs.add_dest(&key, &dest("2001:db8:1::1", 5353, FwdMethod::Masq, 2)).unwrap();
-    ipvs.add_dest(&key, &dest("2001:db8:1::2", 53, FwdMethod::Route, 1)).unwrap();
+    ipvs.add_dest(&key, &dest("2001:db8:1::1", 5353, FwdMethod::Masq, 2))
+        .unwrap();
+    ipvs.add_dest(&key, &dest("2001:db8:1::2", 53, FwdMethod::Route, 1))
+        .unwrap();
     let got = ipvs.dests(&key).unwrap();
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|d| d.family() == Family::Inet6));
@@ -107,12 +112,48 @@ fn tunnel_types_and_checksum_flags() {
     let key = ServiceKey::fwmark(Family::Inet, 5);
     ipvs.add_service(&Service::new(key, "rr")).unwrap();
     let cases = [
-        ("198.51.100.11", TunType::Gue, 6080, TunFlags::NOCSUM, "--tun-type gue --tun-port 6080 --tun-nocsum"),
-        ("198.51.100.12", TunType::Gue, 6081, TunFlags::CSUM, "--tun-type gue --tun-port 6081 --tun-csum"),
-        ("198.51.100.13", TunType::Gue, 6082, TunFlags::REMCSUM, "--tun-type gue --tun-port 6082 --tun-remcsum"),
-        ("198.51.100.14", TunType::Gre, 0, TunFlags::NOCSUM, "--tun-type gre --tun-nocsum"),
-        ("198.51.100.15", TunType::Gre, 0, TunFlags::CSUM, "--tun-type gre --tun-csum"),
-        ("198.51.100.16", TunType::Ipip, 0, TunFlags::NOCSUM, "--tun-type ipip"),
+        (
+            "198.51.100.11",
+            TunType::Gue,
+            6080,
+            TunFlags::NOCSUM,
+            "--tun-type gue --tun-port 6080 --tun-nocsum",
+        ),
+        (
+            "198.51.100.12",
+            TunType::Gue,
+            6081,
+            TunFlags::CSUM,
+            "--tun-type gue --tun-port 6081 --tun-csum",
+        ),
+        (
+            "198.51.100.13",
+            TunType::Gue,
+            6082,
+            TunFlags::REMCSUM,
+            "--tun-type gue --tun-port 6082 --tun-remcsum",
+        ),
+        (
+            "198.51.100.14",
+            TunType::Gre,
+            0,
+            TunFlags::NOCSUM,
+            "--tun-type gre --tun-nocsum",
+        ),
+        (
+            "198.51.100.15",
+            TunType::Gre,
+            0,
+            TunFlags::CSUM,
+            "--tun-type gre --tun-csum",
+        ),
+        (
+            "198.51.100.16",
+            TunType::Ipip,
+            0,
+            TunFlags::NOCSUM,
+            "--tun-type ipip",
+        ),
     ];
     let mut want = vec!["-A -f 5 -s rr".to_string()];
     for (addr, tt, port, flags, saved) in cases {
@@ -127,7 +168,10 @@ fn tunnel_types_and_checksum_flags() {
     got.sort_by_key(|d| d.addr);
     for (g, (addr, tt, port, flags, _)) in got.iter().zip(cases) {
         assert_eq!(g.addr, ip(addr));
-        assert_eq!((g.tun_type, g.tun_port, g.tun_flags), (tt, port, TunFlags(flags)));
+        assert_eq!(
+            (g.tun_type, g.tun_port, g.tun_flags),
+            (tt, port, TunFlags(flags))
+        );
     }
     let want: Vec<&str> = want.iter().map(String::as_str).collect();
     assert_saved(&want);
@@ -147,8 +191,10 @@ fn ipv4_real_server_behind_ipv6_tunnel_service() {
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::tcp(ip("2001:db8::443"), 443);
     ipvs.add_service(&Service::new(key, "wlc")).unwrap();
-    ipvs.add_dest(&key, &dest("198.51.100.21", 443, FwdMethod::Tunnel, 5)).unwrap();
-    ipvs.add_dest(&key, &dest("2001:db8:1::21", 443, FwdMethod::Tunnel, 5)).unwrap();
+    ipvs.add_dest(&key, &dest("198.51.100.21", 443, FwdMethod::Tunnel, 5))
+        .unwrap();
+    ipvs.add_dest(&key, &dest("2001:db8:1::21", 443, FwdMethod::Tunnel, 5))
+        .unwrap();
     let got = ipvs.dests(&key).unwrap();
     let fams: Vec<Family> = got.iter().map(Dest::family).collect();
     assert!(fams.contains(&Family::Inet) && fams.contains(&Family::Inet6));

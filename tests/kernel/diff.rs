@@ -96,7 +96,10 @@ fn parse_cases() -> Vec<Case> {
             c.setup.push(split_words(rest));
         } else if let Some(rest) = line.strip_prefix('>') {
             let mut w = split_words(rest);
-            if matches!(w.first().map(String::as_str), Some("ipvsadm-save" | "ipvsadm-restore")) {
+            if matches!(
+                w.first().map(String::as_str),
+                Some("ipvsadm-save" | "ipvsadm-restore")
+            ) {
                 c.prog = w.remove(0);
             }
             c.args = w;
@@ -135,7 +138,11 @@ fn run(bin: &str, arg0: &str, args: &[String], stdin: Option<&str>) -> (String, 
     let mut cmd = Command::new(bin);
     cmd.arg0(arg0)
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
@@ -221,11 +228,16 @@ fn check(case: &Case) -> Result<(), String> {
         ("state", &want.state, &got.state),
     ] {
         if w != g {
-            msg.push_str(&format!("  {what} differs:\n  --- ipvsadm 1.31\n{w:?}\n  +++ ours\n{g:?}\n"));
+            msg.push_str(&format!(
+                "  {what} differs:\n  --- ipvsadm 1.31\n{w:?}\n  +++ ours\n{g:?}\n"
+            ));
         }
     }
     if want.status != got.status {
-        msg.push_str(&format!("  status: ipvsadm {} ours {}\n", want.status, got.status));
+        msg.push_str(&format!(
+            "  status: ipvsadm {} ours {}\n",
+            want.status, got.status
+        ));
     }
     Err(msg)
 }
@@ -237,7 +249,11 @@ fn differential_suite() {
     let filter = std::env::var("DIFF_FILTER").ok();
     let selected: Vec<&Case> = cases
         .iter()
-        .filter(|c| filter.as_deref().is_none_or(|f| c.name.contains(f) || c.category == f))
+        .filter(|c| {
+            filter
+                .as_deref()
+                .is_none_or(|f| c.name.contains(f) || c.category == f)
+        })
         .collect();
     let workers = 2;
     let chunks: Vec<Vec<&Case>> = (0..workers)
@@ -255,7 +271,10 @@ fn differential_suite() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let mut per_cat: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -280,5 +299,9 @@ fn differential_suite() {
     for f in &failures {
         println!("{f}");
     }
-    assert!(failures.is_empty(), "{} differential cases failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} differential cases failed",
+        failures.len()
+    );
 }

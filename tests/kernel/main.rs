@@ -7,6 +7,6 @@ mod support;
 
 mod batch;
 mod dests;
+mod diff;
 mod misc;
 mod services;
-mod diff;

@@ -21,7 +21,11 @@ fn traffic_until_counted(ipvs: &mut Ipvs, key: &ServiceKey, vip: &str) -> Servic
         if svc.stats.conns > 0 && svc.stats.inpkts > 0 {
             return svc;
         }
-        assert!(Instant::now() < deadline, "no traffic counted: {:?}", svc.stats);
+        assert!(
+            Instant::now() < deadline,
+            "no traffic counted: {:?}",
+            svc.stats
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -80,7 +84,8 @@ fn flush_empties_the_table() {
     for port in 1..=20u16 {
         let k = ServiceKey::tcp(ip("192.0.2.1"), port);
         ipvs.add_service(&Service::new(k, "rr")).unwrap();
-        ipvs.add_dest(&k, &Dest::new(ip("198.51.100.1"), port)).unwrap();
+        ipvs.add_dest(&k, &Dest::new(ip("198.51.100.1"), port))
+            .unwrap();
     }
     assert_eq!(ipvs.table().unwrap().len(), 20);
     assert_eq!(oracle_save().lines().count(), 40);
@@ -131,7 +136,10 @@ fn info_matches_oracle_header() {
     let first = o.stdout.lines().next().unwrap_or_default().to_string();
     assert_eq!(
         first,
-        format!("IP Virtual Server version {info} (size={})", info.conn_tab_size)
+        format!(
+            "IP Virtual Server version {info} (size={})",
+            info.conn_tab_size
+        )
     );
 }
 
@@ -151,7 +159,10 @@ fn sync_daemons_start_list_stop() {
     let ds = ipvs.daemons().unwrap();
     assert_eq!(ds.len(), 2);
     let m = ds.iter().find(|d| d.state == DaemonState::Master).unwrap();
-    assert_eq!((m.mcast_ifn.as_str(), m.syncid, m.mcast_ttl), ("dummy0", 5, 3));
+    assert_eq!(
+        (m.mcast_ifn.as_str(), m.syncid, m.mcast_ttl),
+        ("dummy0", 5, 3)
+    );
     assert_eq!(m.mcast_group, Some(ip("224.0.0.81")));
     let b = ds.iter().find(|d| d.state == DaemonState::Backup).unwrap();
     assert_eq!((b.syncid, b.mcast_port), (6, 8850));

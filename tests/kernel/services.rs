@@ -158,7 +158,10 @@ fn flags_pe_and_one_packet() {
     let got = ipvs.service(&key).unwrap();
     assert_eq!(got.pe_name.as_deref(), Some("sip"));
     assert!(got.flags.one_packet());
-    assert_eq!(got.flags.sched_bits(), ServiceFlags::SCHED1 | ServiceFlags::SCHED2);
+    assert_eq!(
+        got.flags.sched_bits(),
+        ServiceFlags::SCHED1 | ServiceFlags::SCHED2
+    );
     assert_saved(&["-A -u 192.0.2.5:5060 -s sh -p 360 --pe sip -o -b sh-fallback,sh-port"]);
 
     // An unknown scheduler is refused with ENOENT and changes nothing.

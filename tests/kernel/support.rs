@@ -17,7 +17,12 @@ fn ip_bin() -> String {
 pub fn fresh_netns() {
     // SAFETY: unshare only affects the calling thread's namespaces.
     let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "unshare(CLONE_NEWNET): {}",
+        std::io::Error::last_os_error()
+    );
     // One `ip -batch` instead of six processes: process start-up is slow
     // under emulation.
     let script = "link set lo up\n\
@@ -48,7 +53,10 @@ pub struct Output {
 /// Run ipvsadm 1.31 (the oracle) with `args`, in this thread's netns.
 pub fn oracle(args: &[&str]) -> Output {
     let bin = std::env::var("IPVS_ORACLE").unwrap_or_else(|_| "/opt/oracle/ipvsadm".into());
-    let out = Command::new(bin).args(args).output().expect("run oracle ipvsadm");
+    let out = Command::new(bin)
+        .args(args)
+        .output()
+        .expect("run oracle ipvsadm");
     Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
