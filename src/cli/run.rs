@@ -9,7 +9,10 @@ use super::parse::{parse, tryhelp, Action, Call, ListWhat, ParseError};
 use super::restore::ConfigStream;
 use crate::error::Error;
 use crate::format::{self, ListFlags};
-use crate::Ipvs;
+use crate::{Ipvs, Op};
+
+/// Changes read ahead by `-R` before they are sent.
+pub const RESTORE_BATCH: usize = 4096;
 use std::io::{self, BufRead, Write};
 
 /// How a command ended.
@@ -106,7 +109,16 @@ impl<W: Write> Ctx<W> {
 
     /// ipvsadm's `process_options` for one command line.
     pub fn process<R: BufRead>(&mut self, argv: &[String], stdin: Option<&mut R>) -> Flow {
-        let action = match parse(argv) {
+        self.dispatch(parse(argv), stdin)
+    }
+
+    /// Carry out a parsed command line (or report why it did not parse).
+    fn dispatch<R: BufRead>(
+        &mut self,
+        parsed: Result<Action, ParseError>,
+        stdin: Option<&mut R>,
+    ) -> Flow {
+        let action = match parsed {
             Ok(a) => a,
             Err(ParseError::Fail { msg, code }) => {
                 self.flush();
@@ -123,6 +135,40 @@ impl<W: Write> Ctx<W> {
             Ok(status) => Flow::Status(status),
             Err(flow) => flow,
         }
+    }
+
+    /// Send queued changes in pipelined batches and report each failure in
+    /// line order, as ipvsadm would have line by line. Returns the status
+    /// of the last one.
+    fn flush_changes(&mut self, pending: &mut Vec<(Op, Call)>) -> Result<i32, Flow> {
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let ops: Vec<Op> = pending.iter().map(|(op, _)| op.clone()).collect();
+        let ipvs = self.ipvs()?;
+        let outcome = ipvs.apply(&ops);
+        let mut last = 0;
+        match outcome {
+            Ok(results) => {
+                for ((_, call), r) in pending.iter().zip(results) {
+                    last = match r {
+                        Ok(()) => 0,
+                        Err(errno) => {
+                            self.report(*call, &Error::Kernel(errno));
+                            -1
+                        }
+                    };
+                }
+            }
+            Err(e) => {
+                // The channel itself failed: nothing more can be known.
+                let call = pending[0].1;
+                self.report(call, &e);
+                last = -1;
+            }
+        }
+        pending.clear();
+        Ok(last)
     }
 
     fn execute<R: BufRead>(&mut self, action: Action, stdin: Option<&mut R>) -> Result<i32, Flow> {
@@ -261,25 +307,46 @@ impl<W: Write> Ctx<W> {
     }
 
     /// `-R`: run every line of `input`; the status is the last line's.
+    ///
+    /// Lines are parsed ahead and consecutive changes are sent pipelined,
+    /// [`RESTORE_BATCH`] at a time; anything else (a listing, a parse error,
+    /// the end of input) first sends what is queued, so messages keep their
+    /// order and a failing line leaves exactly the earlier lines applied.
+    /// Lines whose first word starts with `#` are comments.
     fn restore<R: BufRead>(&mut self, input: &mut R) -> Result<i32, Flow> {
         let mut stream = ConfigStream::new(input);
         let mut result = 0;
+        let mut pending: Vec<(Op, Call)> = Vec::new();
         loop {
             let words = match stream.next_command() {
                 Ok(Some(w)) => w,
-                Ok(None) => break,
-                Err(_) => break,
+                Ok(None) | Err(_) => break,
             };
-            if words.is_empty() {
+            if words.first().is_none_or(|w| w.starts_with('#')) {
                 continue;
             }
             let mut argv = Vec::with_capacity(words.len() + 1);
             argv.push(self.program.clone());
             argv.extend(words);
-            match self.process::<io::Empty>(&argv, None) {
-                Flow::Status(s) => result = s,
-                Flow::Exit(code) => return Err(Flow::Exit(code)),
+            match parse(&argv) {
+                Ok(Action::Change(op, call)) => {
+                    pending.push((op, call));
+                    if pending.len() >= RESTORE_BATCH {
+                        result = self.flush_changes(&mut pending)?;
+                    }
+                }
+                other => {
+                    // Its status is replaced by this line's.
+                    self.flush_changes(&mut pending)?;
+                    match self.dispatch::<io::Empty>(other, None) {
+                        Flow::Status(s) => result = s,
+                        Flow::Exit(code) => return Err(Flow::Exit(code)),
+                    }
+                }
             }
+        }
+        if !pending.is_empty() {
+            result = self.flush_changes(&mut pending)?;
         }
         Ok(result)
     }

@@ -21,7 +21,6 @@ use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::GenlMessage;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
-use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 
 const NLMSG_HDRLEN: usize = 16;
@@ -114,6 +113,9 @@ pub struct Transport {
     tx: Vec<u8>,
     /// Requests per `sendmsg`.
     pub batch_size: usize,
+    /// Ask for an acknowledgement of every request, not only the last of
+    /// each `sendmsg` (see [`Transport::execute`]).
+    pub ack_all: bool,
     pub stats: TransportStats,
 }
 
@@ -190,6 +192,7 @@ impl Transport {
             rx: Vec::with_capacity(RX_BUF),
             tx: Vec::with_capacity(MAX_BATCH_BYTES),
             batch_size: DEFAULT_BATCH,
+            ack_all: false,
             stats: TransportStats::default(),
         };
         t.family = t.resolve_family()?;
@@ -306,9 +309,15 @@ impl Transport {
         Ok(())
     }
 
-    /// Send `msgs` as acknowledged requests, `batch_size` per `sendmsg`, and
-    /// return each one's outcome in order. The kernel carries on past a
-    /// failed request, so this is not a transaction.
+    /// Send `msgs` pipelined, `batch_size` per `sendmsg`, and return each
+    /// one's outcome in order. The kernel carries on past a failed request,
+    /// so this is not a transaction.
+    ///
+    /// With [`Transport::ack_all`] off (the default) only the last request
+    /// of each `sendmsg` asks for an acknowledgement: the kernel handles the
+    /// messages of one `sendmsg` in order and reports every failure anyway,
+    /// so when the last ack arrives every earlier failure has arrived too.
+    /// That saves one read per successful request.
     pub fn execute(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<std::result::Result<(), Errno>>> {
         let mut results = vec![Ok(()); msgs.len()];
         let mut incoming = Vec::new();
@@ -316,35 +325,56 @@ impl Transport {
         while i < msgs.len() {
             self.tx.clear();
             let start = i;
-            let mut seqs = HashMap::new();
-            while i < msgs.len()
-                && i - start < self.batch_size.max(1)
-                && (i == start || self.tx.len() < MAX_BATCH_BYTES)
+            if self
+                .next_seq
+                .checked_add(self.batch_size.max(1) as u32)
+                .is_none()
             {
-                let seq = self.take_seq();
-                seqs.insert(seq, i);
-                encode_request(
-                    self.family,
-                    &msgs[i],
-                    seq,
-                    NLM_F_REQUEST | NLM_F_ACK,
-                    &mut self.tx,
-                );
-                i += 1;
+                self.next_seq = 1;
             }
-            self.send_tx(i - start)?;
-            while !seqs.is_empty() {
+            let first_seq = self.next_seq;
+            let base = if self.ack_all {
+                NLM_F_REQUEST | NLM_F_ACK
+            } else {
+                NLM_F_REQUEST
+            };
+            let mut end = start;
+            let mut last_at = 0;
+            while end < msgs.len()
+                && end - start < self.batch_size.max(1)
+                && (end == start || self.tx.len() < MAX_BATCH_BYTES)
+            {
+                last_at = self.tx.len();
+                let seq = self.take_seq();
+                encode_request(self.family, &msgs[end], seq, base, &mut self.tx);
+                end += 1;
+            }
+            // The last request of the batch always asks for an ack: nlmsghdr
+            // flags are the u16 at offset 6.
+            let flags = (base | NLM_F_ACK).to_ne_bytes();
+            self.tx[last_at + 6..last_at + 8].copy_from_slice(&flags);
+            let last_seq = first_seq + (end - start) as u32 - 1;
+            self.send_tx(end - start)?;
+            let mut acks_pending = if self.ack_all { end - start } else { 1 };
+            while acks_pending > 0 {
                 self.recv_messages(&mut incoming)?;
                 for m in incoming.drain(..) {
-                    if let Incoming::Ack { seq, errno } = m {
-                        if let Some(idx) = seqs.remove(&seq) {
-                            if errno != 0 {
-                                results[idx] = Err(Errno(errno));
-                            }
-                        }
+                    let Incoming::Ack { seq, errno } = m else {
+                        continue;
+                    };
+                    let off = seq.wrapping_sub(first_seq) as usize;
+                    if off >= end - start {
+                        continue;
+                    }
+                    if errno != 0 {
+                        results[start + off] = Err(Errno(errno));
+                    }
+                    if self.ack_all || seq == last_seq {
+                        acks_pending -= 1;
                     }
                 }
             }
+            i = end;
         }
         Ok(results)
     }

@@ -18,8 +18,18 @@ fn masq(last: u8) -> Dest {
 
 #[test]
 fn one_sendmsg_with_failures_in_the_middle() {
-    fresh_netns();
+    failures_in_the_middle(false);
+}
+
+#[test]
+fn one_sendmsg_with_failures_in_the_middle_acking_all() {
+    failures_in_the_middle(true);
+}
+
+fn failures_in_the_middle(ack_all: bool) {
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
+    ipvs.transport().ack_all = ack_all;
     let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
     let missing = ServiceKey::tcp(ip("192.0.2.99"), 80);
     let ops = vec![
@@ -43,6 +53,13 @@ fn one_sendmsg_with_failures_in_the_middle() {
         "all requests in one sendmsg"
     );
     assert_eq!(after.requests - before.requests, ops.len() as u64);
+    // Acking only the last request: one read for it and one per failure.
+    let reads = after.recvs - before.recvs;
+    if ack_all {
+        assert_eq!(reads, ops.len() as u64);
+    } else {
+        assert_eq!(reads, 4);
+    }
     let want: Vec<Result<(), Errno>> = (0..ops.len())
         .map(|i| match i {
             3 => Err(Errno(libc::EEXIST)),
@@ -64,7 +81,7 @@ fn one_sendmsg_with_failures_in_the_middle() {
 
 #[test]
 fn large_batches_split_and_all_apply() {
-    fresh_netns();
+    let _gate = fresh_netns_alone();
     let mut ipvs = Ipvs::connect().unwrap();
     let mut ops = Vec::new();
     for i in 0..250u16 {
@@ -91,7 +108,7 @@ fn large_batches_split_and_all_apply() {
 
 #[test]
 fn dumps_of_missing_services_are_empty() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
     ipvs.add_service(&Service::new(key, "rr")).unwrap();

@@ -19,7 +19,7 @@ fn dest(addr: &str, port: u16, fwd: FwdMethod, weight: i32) -> Dest {
 
 #[test]
 fn forwarding_methods_ipv4() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
     ipvs.add_service(&Service::new(key, "wrr")).unwrap();
@@ -87,7 +87,7 @@ fn forwarding_methods_ipv4() {
 
 #[test]
 fn forwarding_methods_ipv6() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::udp(ip("2001:db8::80"), 53);
     ipvs.add_service(&Service::new(key, "rr")).unwrap();
@@ -107,7 +107,7 @@ fn forwarding_methods_ipv6() {
 
 #[test]
 fn tunnel_types_and_checksum_flags() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::fwmark(Family::Inet, 5);
     ipvs.add_service(&Service::new(key, "rr")).unwrap();
@@ -187,7 +187,7 @@ fn tunnel_types_and_checksum_flags() {
 
 #[test]
 fn ipv4_real_server_behind_ipv6_tunnel_service() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::tcp(ip("2001:db8::443"), 443);
     ipvs.add_service(&Service::new(key, "wlc")).unwrap();

@@ -14,7 +14,7 @@
 //! ```
 //! Words split on blanks; `'…'` quotes a word (`''` is an empty word).
 
-use crate::support::fresh_netns;
+use crate::support::{enter_netns, fresh_netns};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -22,14 +22,14 @@ use std::process::{Command, Stdio};
 const CASES: &str = include_str!("cases.txt");
 
 #[derive(Clone, Debug, Default)]
-struct Case {
-    category: String,
-    name: String,
-    line: usize,
-    setup: Vec<Vec<String>>,
-    prog: String,
-    args: Vec<String>,
-    stdin: Option<String>,
+pub struct Case {
+    pub category: String,
+    pub name: String,
+    pub line: usize,
+    pub setup: Vec<Vec<String>>,
+    pub prog: String,
+    pub args: Vec<String>,
+    pub stdin: Option<String>,
 }
 
 fn split_words(s: &str) -> Vec<String> {
@@ -164,16 +164,21 @@ fn state() -> String {
     let (out, err, st) = run(&oracle_bin(), "ipvsadm", &["-S".into(), "-n".into()], None);
     let mut s = format!("{out}{err}[{st}]\n");
     let mut ipvs = ipvsadm_rs::Ipvs::connect().expect("connect");
+    // Dump order depends on the namespace (the service hash mixes in its
+    // address), so sort.
+    let mut thresholds = Vec::new();
     for (svc, dests) in ipvs.table().expect("table") {
         for d in dests {
             if d.u_threshold != 0 || d.l_threshold != 0 {
-                s.push_str(&format!(
+                thresholds.push(format!(
                     "{:?} {} x={} y={}\n",
                     svc.key, d.addr, d.u_threshold, d.l_threshold
                 ));
             }
         }
     }
+    thresholds.sort();
+    s.extend(thresholds);
     s.push_str(&format!(
         "{:?}\n{:?}\n",
         ipvs.timeouts().expect("timeouts"),
@@ -183,7 +188,7 @@ fn state() -> String {
 }
 
 fn observe(case: &Case, ours: bool) -> Result<Observed, String> {
-    fresh_netns();
+    enter_netns();
     if !case.setup.is_empty() {
         let script: String = case.setup.iter().map(|w| w.join(" ") + "\n").collect();
         let (_, err, st) = run(&oracle_bin(), "ipvsadm", &["-R".into()], Some(&script));
@@ -208,7 +213,32 @@ fn observe(case: &Case, ours: bool) -> Result<Observed, String> {
     })
 }
 
-fn check(case: &Case) -> Result<(), String> {
+/// Where two texts first differ, with a little context, for messages that
+/// stay readable when outputs are thousands of lines long.
+fn first_difference(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let i = w.iter().zip(&g).take_while(|(a, b)| a == b).count();
+    let show = |v: &[&str]| -> String {
+        let end = (i + 3).min(v.len());
+        format!("{:?}", &v[i.min(v.len())..end])
+    };
+    format!(
+        "at line {} of {}/{} (ipvsadm/ours), ipvsadm 1.31: {} ours: {}{}",
+        i + 1,
+        w.len(),
+        g.len(),
+        show(&w),
+        show(&g),
+        if w.len() == g.len() && i == w.len() {
+            " (trailing newline)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Run `case` with both tools and describe any difference.
+pub fn check(case: &Case) -> Result<(), String> {
     let want = observe(case, false)?;
     let got = observe(case, true)?;
     if want == got {
@@ -228,9 +258,7 @@ fn check(case: &Case) -> Result<(), String> {
         ("state", &want.state, &got.state),
     ] {
         if w != g {
-            msg.push_str(&format!(
-                "  {what} differs:\n  --- ipvsadm 1.31\n{w:?}\n  +++ ours\n{g:?}\n"
-            ));
+            msg.push_str(&format!("  {what} differs: {}\n", first_difference(w, g)));
         }
     }
     if want.status != got.status {
@@ -244,6 +272,8 @@ fn check(case: &Case) -> Result<(), String> {
 
 #[test]
 fn differential_suite() {
+    // Every case is small; share the machine with other small tests.
+    let _gate = fresh_netns();
     let cases = parse_cases();
     assert!(cases.len() >= 150, "only {} cases", cases.len());
     let filter = std::env::var("DIFF_FILTER").ok();

@@ -9,4 +9,5 @@ mod batch;
 mod dests;
 mod diff;
 mod misc;
+mod restore;
 mod services;

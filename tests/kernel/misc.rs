@@ -42,7 +42,7 @@ fn stats_line(svc_name: &str) -> String {
 
 #[test]
 fn zero_one_service_and_all() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let a = ServiceKey::udp(ip("192.0.2.1"), 53);
     let b = ServiceKey::udp(ip("192.0.2.2"), 53);
@@ -79,7 +79,7 @@ fn zero_one_service_and_all() {
 
 #[test]
 fn flush_empties_the_table() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     for port in 1..=20u16 {
         let k = ServiceKey::tcp(ip("192.0.2.1"), port);
@@ -96,7 +96,7 @@ fn flush_empties_the_table() {
 
 #[test]
 fn timeouts_get_and_set() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let defaults = ipvs.timeouts().unwrap();
     assert_eq!(
@@ -128,7 +128,7 @@ fn timeouts_get_and_set() {
 
 #[test]
 fn info_matches_oracle_header() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let info = ipvs.info().unwrap();
     assert_eq!(info.version, 0x010201);
@@ -145,7 +145,7 @@ fn info_matches_oracle_header() {
 
 #[test]
 fn sync_daemons_start_list_stop() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     assert!(ipvs.daemons().unwrap().is_empty());
     let mut master = Daemon::new(DaemonState::Master, "dummy0", 5);

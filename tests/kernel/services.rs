@@ -13,7 +13,7 @@ fn ip(s: &str) -> IpAddr {
 /// Create, read back, edit, read back, delete one service; `saved` is the
 /// oracle's `-A` line after creation and after the edit.
 fn lifecycle(key: ServiceKey, saved_add: &str, saved_edit: &str) {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().expect("connect");
     assert!(ipvs.services().unwrap().is_empty());
 
@@ -141,7 +141,7 @@ fn fwmark_ipv6() {
 
 #[test]
 fn flags_pe_and_one_packet() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     // UDP, one-packet scheduling, persistent with the sip engine, sh flags.
     let key = ServiceKey::udp(ip("192.0.2.5"), 5060);
@@ -175,7 +175,7 @@ fn flags_pe_and_one_packet() {
 
 #[test]
 fn large_fwmark_is_unsigned() {
-    fresh_netns();
+    let _gate = fresh_netns();
     let mut ipvs = Ipvs::connect().unwrap();
     let key = ServiceKey::fwmark(Family::Inet, 0xabcd_ef81);
     ipvs.add_service(&Service::new(key, "lc")).unwrap();

@@ -9,12 +9,36 @@
 //! (the oracle, `ip`) inherit the thread's namespace.
 
 use std::process::Command;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 fn ip_bin() -> String {
     std::env::var("IP_BIN").unwrap_or_else(|_| "/sbin/ip".into())
 }
 
-pub fn fresh_netns() {
+/// Tests that build large tables run alone. In 6.1 the service dump resumes
+/// by an index that counts the services of every namespace, so a dump that
+/// spans several messages can repeat or skip entries while another
+/// namespace changes its table.
+static GATE: RwLock<()> = RwLock::new(());
+
+/// Move into a fresh namespace, sharing the machine with other small tests.
+#[must_use]
+pub fn fresh_netns() -> RwLockReadGuard<'static, ()> {
+    let g = GATE.read().unwrap_or_else(|e| e.into_inner());
+    enter_netns();
+    g
+}
+
+/// Move into a fresh namespace, with no other test running meanwhile.
+#[must_use]
+pub fn fresh_netns_alone() -> RwLockWriteGuard<'static, ()> {
+    let g = GATE.write().unwrap_or_else(|e| e.into_inner());
+    enter_netns();
+    g
+}
+
+/// Move into a fresh namespace (no gate: for callers that hold one).
+pub fn enter_netns() {
     // SAFETY: unshare only affects the calling thread's namespaces.
     let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
     assert_eq!(
