@@ -317,11 +317,7 @@ impl<W: Write> Ctx<W> {
         let mut stream = ConfigStream::new(input);
         let mut result = 0;
         let mut pending: Vec<(Op, Call)> = Vec::new();
-        loop {
-            let words = match stream.next_command() {
-                Ok(Some(w)) => w,
-                Ok(None) | Err(_) => break,
-            };
+        while let Ok(Some(words)) = stream.next_command() {
             if words.first().is_none_or(|w| w.starts_with('#')) {
                 continue;
             }
