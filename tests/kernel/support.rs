@@ -22,7 +22,6 @@ fn ip_bin() -> String {
 static GATE: RwLock<()> = RwLock::new(());
 
 /// Move into a fresh namespace, sharing the machine with other small tests.
-#[must_use]
 pub fn fresh_netns() -> RwLockReadGuard<'static, ()> {
     let g = GATE.read().unwrap_or_else(|e| e.into_inner());
     enter_netns();
@@ -30,7 +29,6 @@ pub fn fresh_netns() -> RwLockReadGuard<'static, ()> {
 }
 
 /// Move into a fresh namespace, with no other test running meanwhile.
-#[must_use]
 pub fn fresh_netns_alone() -> RwLockWriteGuard<'static, ()> {
     let g = GATE.write().unwrap_or_else(|e| e.into_inner());
     enter_netns();
