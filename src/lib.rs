@@ -10,6 +10,7 @@
 //! * [`client`]: typed operations over one transport.
 //! * [`error`]: typed errors.
 
+pub mod apply;
 pub mod cli;
 pub mod client;
 pub mod error;

@@ -188,10 +188,14 @@ pub struct Service {
     pub key: ServiceKey,
     /// Scheduler name (`rr`, `wlc`, …; at most 15 bytes on the wire).
     pub scheduler: String,
+    #[serde(default)]
     pub flags: ServiceFlags,
     /// Persistence timeout in seconds (meaningful with `PERSISTENT`).
+    #[serde(default)]
     pub timeout: u32,
-    /// See the module docs for the family-dependent meaning.
+    /// See the module docs for the family-dependent meaning. 0 (or absent
+    /// in JSON) stands for the family's full mask.
+    #[serde(default)]
     pub netmask: u32,
     /// Persistence engine (`sip`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -306,16 +310,28 @@ impl TunFlags {
     pub const REMCSUM: u16 = 0x2;
 }
 
+fn default_fwd() -> FwdMethod {
+    FwdMethod::Route
+}
+
+fn default_weight() -> i32 {
+    1
+}
+
 /// A real server (destination) of a virtual service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dest {
     /// Its own family may differ from the service's (tunnelling only).
     pub addr: IpAddr,
     pub port: u16,
+    #[serde(default = "default_fwd")]
     pub fwd: FwdMethod,
     /// The kernel takes an `int` and refuses negative values.
+    #[serde(default = "default_weight")]
     pub weight: i32,
+    #[serde(default)]
     pub u_threshold: u32,
+    #[serde(default)]
     pub l_threshold: u32,
     #[serde(default)]
     pub tun_type: TunType,
@@ -454,4 +470,29 @@ impl fmt::Display for Info {
             self.version & 0xff
         )
     }
+}
+
+/// A virtual service with its real servers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEntry {
+    #[serde(flatten)]
+    pub service: Service,
+    #[serde(default)]
+    pub dests: Vec<Dest>,
+}
+
+/// Everything IPVS holds in one network namespace, as `--json` prints it
+/// and `apply` reads it. Absent parts are not printed, and `apply` leaves
+/// the kernel's as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// `GET_INFO` (listings only; ignored by `apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<Info>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+    #[serde(default)]
+    pub services: Vec<ServiceEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemons: Option<Vec<Daemon>>,
 }

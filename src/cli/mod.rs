@@ -11,6 +11,7 @@ pub mod parse;
 pub mod popt;
 pub mod restore;
 pub mod run;
+pub mod sub;
 pub mod values;
 
 use run::{exit_code, Ctx, Flow};
@@ -43,6 +44,12 @@ fn stdout() -> BufWriter<io::Stdout> {
 
 /// `ipvsadm ARGS…`.
 pub fn ipvsadm_main(argv: &[String]) -> i32 {
+    if argv
+        .get(1)
+        .is_some_and(|w| sub::SUBCOMMANDS.contains(&w.as_str()))
+    {
+        return sub::main(argv);
+    }
     let program = argv.first().map(String::as_str).unwrap_or("ipvsadm");
     let mut ctx = Ctx::new(program, stdout());
     let flow = if argv.len() <= 1 {

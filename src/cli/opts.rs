@@ -78,6 +78,7 @@ pub enum Tag {
     TunNocsum,
     TunCsum,
     TunRemcsum,
+    Json,
 }
 
 /// One command-line flag.
@@ -197,6 +198,8 @@ pub static FLAGS: &[FlagDef] = &[
     opt("tun-nocsum", None, N, Tag::TunNocsum, "", "Tunnel encapsulation without checksum."),
     opt("tun-csum", None, N, Tag::TunCsum, "", "Tunnel encapsulation with checksum."),
     opt("tun-remcsum", None, N, Tag::TunRemcsum, "", "Tunnel encapsulation with remote checksum (GUE)."),
+    // Ours, not ipvsadm 1.31's (which rejects it as an unknown option).
+    opt("json", None, N, Tag::Json, "", "With -L or -S: print JSON (every field, 64-bit counters) instead of text."),
 ];
 
 /// Look a flag up by its long name (exact match, as popt does).

@@ -584,6 +584,12 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
                 ce.set_option(Opt::TunRemcsum)?;
                 ce.tun_flags |= TunFlags::REMCSUM;
             }
+            Tag::Json => {
+                if ce.list.json {
+                    return Err(fail(2, "multiple 'json' options specified"));
+                }
+                ce.list.json = true;
+            }
             // A second command, -h or -v after the command.
             _ => return Err(fail(2, format!("invalid option `{}'", o.word))),
         }
@@ -613,8 +619,22 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
         ce.flags |= parse_sched_flags(&ce.sched, &sched_flags_arg)?;
     }
 
-    // 5. The command × option matrix.
+    // 5. The command × option matrix, then our own --json.
     generic_opt_check(cmd, ce.options)?;
+    if ce.list.json {
+        if !matches!(cmd, Cmd::List | Cmd::Save) {
+            return Err(fail(
+                2,
+                format!("Illegal 'json' option with the '{}' command", cmd.name()),
+            ));
+        }
+        if ce.has(Opt::Connection) {
+            return Err(fail(
+                2,
+                "The option 'json' conflicts with the 'connection' option in the 'list' command",
+            ));
+        }
+    }
 
     // 6. Per-command checks.
     finish(cmd, ce)

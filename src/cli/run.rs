@@ -9,6 +9,7 @@ use super::parse::{parse, tryhelp, Action, Call, ListWhat, ParseError};
 use super::restore::ConfigStream;
 use crate::error::Error;
 use crate::format::{self, ListFlags};
+use crate::model::{Document, ServiceEntry};
 use crate::{Ipvs, Op};
 
 /// Changes read ahead by `-R` before they are sent.
@@ -243,6 +244,26 @@ impl<W: Write> Ctx<W> {
             }
         };
         let mut s = String::new();
+        if f.json {
+            if !f.nosort {
+                format::text::sort_services(&mut table);
+            }
+            let services = table
+                .into_iter()
+                .map(|(service, mut dests)| {
+                    if !f.nosort {
+                        format::text::sort_dests(&mut dests);
+                    }
+                    ServiceEntry { service, dests }
+                })
+                .collect();
+            let doc = Document {
+                info,
+                services,
+                ..Document::default()
+            };
+            return self.write(&format::json::document(&doc));
+        }
         match info {
             Some(info) => format::text::list_all(&mut s, &info, &mut table, f),
             None => format::text::save(&mut s, &mut table, f.numeric),
@@ -271,7 +292,21 @@ impl<W: Write> Ctx<W> {
                         return Err(Flow::Exit(1));
                     }
                 };
-                format::text::list_service(&mut s, &svc, &mut dests, f);
+                if f.json {
+                    if !f.nosort {
+                        format::text::sort_dests(&mut dests);
+                    }
+                    let doc = Document {
+                        services: vec![ServiceEntry {
+                            service: svc,
+                            dests,
+                        }],
+                        ..Document::default()
+                    };
+                    s = format::json::document(&doc);
+                } else {
+                    format::text::list_service(&mut s, &svc, &mut dests, f);
+                }
             }
             ListWhat::Connections => {
                 let path = "/proc/net/ip_vs_conn";
@@ -295,12 +330,26 @@ impl<W: Write> Ctx<W> {
             ListWhat::Timeouts => {
                 let ipvs = self.ipvs()?;
                 let t = ipvs.timeouts().map_err(|_| Flow::Exit(1))?;
-                format::text::timeouts(&mut s, &t);
+                if f.json {
+                    s = format::json::document(&Document {
+                        timeouts: Some(t),
+                        ..Document::default()
+                    });
+                } else {
+                    format::text::timeouts(&mut s, &t);
+                }
             }
             ListWhat::Daemons => {
                 let ipvs = self.ipvs()?;
                 let d = ipvs.daemons().map_err(|_| Flow::Exit(1))?;
-                format::text::daemons(&mut s, &d);
+                if f.json {
+                    s = format::json::document(&Document {
+                        daemons: Some(d),
+                        ..Document::default()
+                    });
+                } else {
+                    format::text::daemons(&mut s, &d);
+                }
             }
         }
         self.write(&s)

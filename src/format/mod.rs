@@ -5,6 +5,7 @@
 //! Everything is appended to a `String`; nothing here writes to a file.
 
 pub mod conn;
+pub mod json;
 pub mod names;
 pub mod text;
 
@@ -29,4 +30,6 @@ pub struct ListFlags {
     pub nosort: bool,
     /// `-S`: print rules instead of a listing.
     pub rule: bool,
+    /// `--json` (ours, not ipvsadm's): print a JSON document instead.
+    pub json: bool,
 }

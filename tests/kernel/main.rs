@@ -5,6 +5,7 @@
 
 mod support;
 
+mod apply;
 mod batch;
 mod dests;
 mod diff;

@@ -1,0 +1,209 @@
+//! Our own subcommands. Each is a bare first word, which ipvsadm 1.31
+//! rejects (its first argument must be an option), so none of them changes
+//! the meaning of an ipvsadm command line.
+//!
+//! * `ipvsadm state [--json]` — the whole state (timeouts, services, real
+//!   servers with thresholds, sync daemons) as rules that `ipvsadm -R` or
+//!   `ipvsadm apply` restore, or as JSON.
+//! * `ipvsadm apply [--dry-run] [--drain] FILE|-` — make the kernel match
+//!   FILE (rules or JSON), changing only what differs, rolling back on
+//!   failure.
+
+use super::run::ipvs_strerror;
+use crate::apply::{self, Failure};
+use crate::format;
+use crate::Ipvs;
+use std::io::{Read, Write};
+
+/// The subcommand words.
+pub const SUBCOMMANDS: &[&str] = &["apply", "state"];
+
+const APPLY_USAGE: &str = "Usage: ipvsadm apply [--dry-run] [--drain] FILE|-
+Make the IPVS tables match FILE (ipvsadm rules as -S or `ipvsadm state`
+print them, '#' comments allowed; or the JSON of --json), changing only what
+differs: services and real servers are edited in place, new real servers are
+added before old ones are removed, untouched entries keep their connections
+and counters. The whole file is checked first (errors as FILE:LINE); if the
+kernel refuses a change, every change made is undone.
+  --dry-run   print the changes as ipvsadm commands, change nothing
+  --drain     real servers to remove that still have connections get
+              weight 0 instead (a later apply removes them once idle)
+Exit status: 0 done, 1 invalid input or usage, 2 refused and rolled back,
+3 rollback incomplete, 4 cannot reach IPVS.
+";
+
+const STATE_USAGE: &str = "Usage: ipvsadm state [--json]
+Print the whole IPVS state: timeouts (--set), services and real servers with
+thresholds, sync daemons (--start-daemon), as rules that `ipvsadm -R` and
+`ipvsadm apply` read back; or as JSON with --json.
+";
+
+fn connect(cmd: &str) -> Result<Ipvs, i32> {
+    Ipvs::connect().map_err(|e| {
+        eprintln!(
+            "ipvsadm {cmd}: cannot reach IPVS: {}",
+            ipvs_strerror(None, e.errno())
+        );
+        4
+    })
+}
+
+/// Run a subcommand (`argv[1]` is its name); returns the exit code.
+pub fn main(argv: &[String]) -> i32 {
+    let name = argv.get(1).map(String::as_str).unwrap_or("");
+    let rest = argv.get(2..).unwrap_or(&[]);
+    let result = match name {
+        "apply" => apply_main(rest),
+        "state" => state_main(rest),
+        _ => Err(usage_error(&format!("unknown subcommand {name}"), "")),
+    };
+    let _ = std::io::stdout().flush();
+    result.unwrap_or_else(|code| code)
+}
+
+fn usage_error(msg: &str, usage: &str) -> i32 {
+    eprintln!("ipvsadm: {msg}");
+    eprint!("{usage}");
+    1
+}
+
+fn state_main(args: &[String]) -> Result<i32, i32> {
+    let mut json = false;
+    let mut p = lexopt::Parser::from_args(args.iter().cloned());
+    while let Some(arg) = p
+        .next()
+        .map_err(|e| usage_error(&e.to_string(), STATE_USAGE))?
+    {
+        match arg {
+            lexopt::Arg::Long("json") => json = true,
+            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
+                print!("{STATE_USAGE}");
+                return Ok(0);
+            }
+            other => return Err(usage_error(&other.unexpected().to_string(), STATE_USAGE)),
+        }
+    }
+    let mut ipvs = connect("state")?;
+    let doc = apply::current(&mut ipvs).map_err(|e| {
+        eprintln!("ipvsadm state: {}", ipvs_strerror(None, e.errno()));
+        4
+    })?;
+    let mut doc = doc;
+    doc.services
+        .sort_by(|a, b| format::text::cmp_services(&a.service, &b.service));
+    for e in &mut doc.services {
+        format::text::sort_dests(&mut e.dests);
+    }
+    let out = if json {
+        format::json::document(&doc)
+    } else {
+        apply::state_rules(&doc)
+    };
+    print!("{out}");
+    Ok(0)
+}
+
+fn apply_main(args: &[String]) -> Result<i32, i32> {
+    let (mut dry_run, mut drain, mut file) = (false, false, None::<String>);
+    let mut p = lexopt::Parser::from_args(args.iter().cloned());
+    while let Some(arg) = p
+        .next()
+        .map_err(|e| usage_error(&e.to_string(), APPLY_USAGE))?
+    {
+        match arg {
+            lexopt::Arg::Long("dry-run") => dry_run = true,
+            lexopt::Arg::Long("drain") => drain = true,
+            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
+                print!("{APPLY_USAGE}");
+                return Ok(0);
+            }
+            lexopt::Arg::Value(v) if file.is_none() => {
+                file = Some(v.to_string_lossy().into_owned());
+            }
+            other => return Err(usage_error(&other.unexpected().to_string(), APPLY_USAGE)),
+        }
+    }
+    let Some(file) = file else {
+        return Err(usage_error(
+            "apply needs a FILE (or - for standard input)",
+            APPLY_USAGE,
+        ));
+    };
+    let (display, text) = if file == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            eprintln!("ipvsadm apply: cannot read standard input: {e}");
+            1
+        })?;
+        ("<stdin>".to_string(), s)
+    } else {
+        let s = std::fs::read_to_string(&file).map_err(|e| {
+            eprintln!("ipvsadm apply: cannot read {file}: {e}");
+            1
+        })?;
+        (file.clone(), s)
+    };
+    let want = apply::read(&text, &display).map_err(|errors| {
+        for e in errors {
+            eprintln!("{e}");
+        }
+        1
+    })?;
+    let mut ipvs = connect("apply")?;
+    let before = apply::current(&mut ipvs).map_err(|e| {
+        eprintln!("ipvsadm apply: {}", ipvs_strerror(None, e.errno()));
+        4
+    })?;
+    let steps = apply::plan(&before, &want, drain);
+    if dry_run {
+        let mut out = String::new();
+        for s in &steps {
+            out.push_str(&apply::op_command(&s.op));
+            out.push('\n');
+        }
+        print!("{out}");
+        return Ok(0);
+    }
+    let where_ = |index: usize| -> String {
+        let s = &steps[index];
+        let at = if s.line > 0 {
+            format!("{display}:{}: ", s.line)
+        } else {
+            format!("{display}: ")
+        };
+        format!("{at}{}", apply::op_command(&s.op))
+    };
+    match apply::execute(&mut ipvs, &steps, &before, 256) {
+        Ok(()) => Ok(0),
+        Err(Failure::RolledBack {
+            index,
+            errno,
+            undone,
+        }) => {
+            eprintln!(
+                "{}: {}",
+                where_(index),
+                ipvs_strerror(Some(apply::op_call(&steps[index].op)), errno.0)
+            );
+            eprintln!("ipvsadm apply: {undone} change(s) rolled back; the tables are as before");
+            Err(2)
+        }
+        Err(Failure::RollbackIncomplete {
+            index,
+            errno,
+            detail,
+        }) => {
+            eprintln!(
+                "{}: {}",
+                where_(index),
+                ipvs_strerror(Some(apply::op_call(&steps[index].op)), errno.0)
+            );
+            eprintln!("ipvsadm apply: rollback incomplete: {detail}");
+            Err(3)
+        }
+        Err(Failure::Channel(e)) => {
+            eprintln!("ipvsadm apply: {}", ipvs_strerror(None, e.errno()));
+            Err(4)
+        }
+    }
+}
