@@ -238,9 +238,20 @@ pub fn service_name_to_port(name: &str, proto: Protocol) -> Option<u16> {
     }
 }
 
+static NO_HOST_LOOKUPS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Make [`host_to_ipv4`] answer `None` without asking the resolver (for
+/// fuzzing, where random names would each cost a DNS query).
+pub fn disable_host_lookups() {
+    NO_HOST_LOOKUPS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// `host_to_addr`: resolves a host name to its first IPv4 address, like
 /// `gethostbyname` (IPv4 only). Uses `getaddrinfo` with `AF_INET`.
 pub fn host_to_ipv4(name: &str) -> Option<Ipv4Addr> {
+    if NO_HOST_LOOKUPS.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     let cname = CString::new(name).ok()?;
     // SAFETY: addrinfo is plain old data; all-zero is a valid value.
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };

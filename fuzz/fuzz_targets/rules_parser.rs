@@ -1,0 +1,36 @@
+//! Rules and JSON input as `ipvsadm apply` and `ipvsadm -R` read it: the
+//! `-R` tokenizer, the ipvsadm command-line parser on every line, and the
+//! apply reader (rules or JSON). None may panic.
+#![no_main]
+
+use ipvsadm_rs::apply;
+use ipvsadm_rs::cli::parse::parse;
+use ipvsadm_rs::cli::restore::ConfigStream;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    ipvsadm_rs::format::names::disable_host_lookups();
+    let mut stream = ConfigStream::new(data);
+    let mut lines = 0;
+    while let Ok(Some(words)) = stream.next_command() {
+        lines += 1;
+        if lines > 64 {
+            break;
+        }
+        let mut argv = vec!["ipvsadm".to_string()];
+        argv.extend(words);
+        let _ = parse(&argv);
+    }
+    let text = String::from_utf8_lossy(data);
+    if let Ok(want) = apply::read(&text, "fuzz") {
+        // Planning against an empty state must not panic either.
+        let empty = ipvsadm_rs::model::Document {
+            timeouts: Some(Default::default()),
+            daemons: Some(Vec::new()),
+            ..Default::default()
+        };
+        for step in apply::plan(&empty, &want, true) {
+            let _ = apply::op_command(&step.op);
+        }
+    }
+});
