@@ -8,12 +8,8 @@
 # WAIT: seconds allowed for connecting and for the whole exchange (+1).
 # Settings come from the environment or from NAME=VALUE arguments.
 set -u
-for a in "$@"; do
-    case "$a" in
-        [A-Z]*=*) export "${a?}" ;;
-        *) echo "client-get.sh: bad argument '$a' (want NAME=VALUE)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR source=role-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/role-lib.sh"
 : "${VIP:?VIP is required}"
 COUNT="${COUNT:-1}"
 PORT="${PORT:-80}"

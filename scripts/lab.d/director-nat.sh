@@ -8,17 +8,11 @@
 # standby director that programs the service but does not own the address).
 # Settings come from the environment or from NAME=VALUE arguments.
 set -eu
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-for a in "$@"; do
-    case "$a" in
-        [A-Z]*=*) export "${a?}" ;;
-        *) echo "${0##*/}: bad argument '$a' (want NAME=VALUE)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR source=role-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/role-lib.sh"
 : "${VIP:?VIP is required}"
 VIP_DEV="${VIP_DEV-eth0}"
 
-run() { echo "+ $*"; "$@"; }
 sysctl_set() { echo "+ sysctl $1=$2"; echo "$2" >"/proc/sys/${1//.//}"; }
 
 # The real servers route their replies back through this host.

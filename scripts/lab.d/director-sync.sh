@@ -9,17 +9,12 @@
 #
 # Settings come from the environment or from NAME=VALUE arguments.
 set -eu
-for a in "$@"; do
-    case "$a" in
-        [A-Z]*=*) export "${a?}" ;;
-        *) echo "director-sync.sh: bad argument '$a' (want NAME=VALUE)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR source=role-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/role-lib.sh"
 : "${STATE:?STATE (master or backup) is required}"
 SYNC_DEV="${SYNC_DEV:-eth1}"
 SYNCID="${SYNCID:-7}"
 
-run() { echo "+ $*"; "$@"; }
 
 # a daemon left over from a previous run, if any
 ipvsadm --stop-daemon "$STATE" >/dev/null 2>&1 || true

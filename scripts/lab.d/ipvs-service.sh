@@ -10,12 +10,8 @@
 # Re-running it replaces the service (idempotent provisioning).
 # Settings come from the environment or from NAME=VALUE arguments.
 set -eu
-for a in "$@"; do
-    case "$a" in
-        [A-Z]*=*) export "${a?}" ;;
-        *) echo "ipvs-service.sh: bad argument '$a' (want NAME=VALUE)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR source=role-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/role-lib.sh"
 : "${VIP:?VIP is required}"
 : "${FWD:?FWD (-m, -g or -i) is required}"
 PORT="${PORT:-80}"
@@ -23,7 +19,6 @@ SCHED="${SCHED:-rr}"
 SVC_OPTS="${SVC_OPTS:-}"
 REALSERVERS="${REALSERVERS:-}"
 
-run() { echo "+ $*"; "$@"; }
 
 # a previous run's service, if any (fails quietly on a fresh host)
 ipvsadm -D -t "$VIP:$PORT" >/dev/null 2>&1 || true

@@ -8,17 +8,11 @@
 #
 # Settings come from the environment or from NAME=VALUE arguments.
 set -eu
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-for a in "$@"; do
-    case "$a" in
-        [A-Z]*=*) export "${a?}" ;;
-        *) echo "realserver-nat.sh: bad argument '$a' (want NAME=VALUE)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR source=role-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/role-lib.sh"
 : "${GATEWAY:?GATEWAY (the director address on this network) is required}"
 : "${BODY:?BODY is required}"
 
-run() { echo "+ $*"; "$@"; }
 
 run ip route replace default via "$GATEWAY"
 exec "$here/webserver.sh"

@@ -10,18 +10,12 @@
 #
 # Settings come from the environment or from NAME=VALUE arguments.
 set -eu
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-for a in "$@"; do
-    case "$a" in
-        [A-Z]*=*) export "${a?}" ;;
-        *) echo "realserver-tun.sh: bad argument '$a' (want NAME=VALUE)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR source=role-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/role-lib.sh"
 : "${VIP:?VIP is required}"
 : "${BODY:?BODY is required}"
 DEV="${DEV:-eth0}"
 
-run() { echo "+ $*"; "$@"; }
 sysctl_set() { echo "+ sysctl $1=$2"; echo "$2" >"/proc/sys/${1//.//}"; }
 
 [ -e /sys/class/net/tunl0 ] || run modprobe ipip

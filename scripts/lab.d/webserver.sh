@@ -6,17 +6,12 @@
 # Settings come from the environment or from NAME=VALUE arguments (so the
 # script also works as a Vagrant shell provisioner: `env:` or `args:`).
 set -eu
-for a in "$@"; do
-    case "$a" in
-        [A-Z]*=*) export "${a?}" ;;
-        *) echo "webserver.sh: bad argument '$a' (want NAME=VALUE)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source-path=SCRIPTDIR source=role-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/role-lib.sh"
 : "${BODY:?BODY is required}"
 DOCROOT="${DOCROOT:-/srv/lab-www}"
 PORT="${PORT:-80}"
 
-run() { echo "+ $*"; "$@"; }
 
 mkdir -p "$DOCROOT"
 printf '%s\n' "$BODY" >"$DOCROOT/index.html"

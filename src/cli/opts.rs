@@ -104,15 +104,9 @@ const fn cmd(
     value: &'static str,
     doc: &'static str,
 ) -> FlagDef {
-    FlagDef {
-        long,
-        short,
-        arg,
-        tag,
-        value,
-        doc,
-        command: true,
-    }
+    let mut f = opt(long, short, arg, tag, value, doc);
+    f.command = true;
+    f
 }
 
 const fn opt(

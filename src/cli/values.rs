@@ -10,37 +10,42 @@ fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-/// `strtol(s, &end, 10)` requiring the whole string: leading white space
-/// and a sign are allowed, at least one digit, nothing after. `None` on
-/// anything else or on overflow of a C `long`.
-pub fn strtol_whole(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
+/// What `strtol` and `atoi` skip first: C white space, then an optional
+/// sign. Returns whether the number is negative and where its digits start.
+fn sign_and_start(b: &[u8]) -> (bool, usize) {
     let mut i = 0;
     while i < b.len() && is_c_space(b[i]) {
         i += 1;
     }
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let start = i;
+    match b.get(i) {
+        Some(b'-') => (true, i + 1),
+        Some(b'+') => (false, i + 1),
+        _ => (false, i),
+    }
+}
+
+/// The decimal digits from `i`: their value (saturated just above the
+/// range of an `i64`) and where they end.
+fn decimal_run(b: &[u8], mut i: usize) -> (i128, usize) {
     let mut v: i128 = 0;
     while i < b.len() && b[i].is_ascii_digit() {
         v = (v * 10 + i128::from(b[i] - b'0')).min(i128::from(i64::MAX) + 2);
         i += 1;
     }
-    if i == start || i != b.len() {
+    (v, i)
+}
+
+/// `strtol(s, &end, 10)` requiring the whole string: leading white space
+/// and a sign are allowed, at least one digit, nothing after. `None` on
+/// anything else or on overflow of a C `long`.
+pub fn strtol_whole(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let (neg, start) = sign_and_start(b);
+    let (v, end) = decimal_run(b, start);
+    if end == start || end != b.len() {
         return None;
     }
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
+    i64::try_from(if neg { -v } else { v }).ok()
 }
 
 /// ipvsadm's `string_to_number`: a whole-string decimal within `[min, max]`.
@@ -52,31 +57,10 @@ pub fn string_to_number(s: &str, min: i64, max: i64) -> Option<i64> {
 /// non-digit; 0 if none. Saturates instead of overflowing.
 pub fn atoi(s: &str) -> i64 {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && is_c_space(b[i]) {
-        i += 1;
-    }
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add(i64::from(b[i] - b'0'));
-        i += 1;
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
+    let (neg, start) = sign_and_start(b);
+    let (v, _) = decimal_run(b, start);
+    let v = if neg { -v } else { v };
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// `strtoul(s, &end, 0)` on a part that starts with a digit: returns the
