@@ -12,13 +12,13 @@ fuzz_target!(|data: &[u8]| {
     ipvsadm_rs::format::names::disable_host_lookups();
     let mut stream = ConfigStream::new(data);
     let mut lines = 0;
-    while let Ok(Some(words)) = stream.next_command() {
+    while let Some(words) = stream.next_command() {
         lines += 1;
         if lines > 64 {
             break;
         }
-        let mut argv = vec!["ipvsadm".to_string()];
-        argv.extend(words);
+        let mut argv: Vec<&str> = vec!["ipvsadm"];
+        argv.extend(words.iter().map(|w| w.as_ref()));
         let _ = parse(&argv);
     }
     let text = String::from_utf8_lossy(data);

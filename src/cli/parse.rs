@@ -226,15 +226,16 @@ impl Entry {
         })
     }
 
-    fn service(&self) -> Service {
+    fn service(&mut self) -> Service {
         let key = self.required_key();
+        let pe = std::mem::take(&mut self.pe);
         Service {
             key,
-            scheduler: self.sched.clone(),
+            scheduler: std::mem::take(&mut self.sched),
             flags: ServiceFlags(self.flags),
             timeout: self.timeout,
             netmask: self.netmask,
-            pe_name: (!self.pe.is_empty()).then(|| self.pe.clone()),
+            pe_name: (!pe.is_empty()).then_some(pe),
             stats: Stats::default(),
         }
     }
@@ -318,8 +319,8 @@ fn parse_daemon_state(v: &str, msg: &str) -> Result<DaemonState, ParseError> {
 
 /// Parse one ipvsadm command line (`argv[0]` is the program name used in
 /// messages).
-pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
-    let program = argv.first().map(String::as_str).unwrap_or("ipvsadm");
+pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
+    let program = argv.first().map(AsRef::as_ref).unwrap_or("ipvsadm");
     let args = argv.get(1..).unwrap_or(&[]);
     let mut popt = Popt::new(args);
     let mut ce = Entry::new();
@@ -344,16 +345,14 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
         Tag::Save => Cmd::Save,
         Tag::StartDaemon => {
             ce.daemon_state = parse_daemon_state(
-                first.value.as_deref().unwrap_or(""),
+                first.value.unwrap_or(""),
                 "illegal start-daemon parameter specified",
             )?;
             Cmd::StartDaemon
         }
         Tag::StopDaemon => {
-            ce.daemon_state = parse_daemon_state(
-                first.value.as_deref().unwrap_or(""),
-                "illegal start_daemon specified",
-            )?;
+            ce.daemon_state =
+                parse_daemon_state(first.value.unwrap_or(""), "illegal start_daemon specified")?;
             Cmd::StopDaemon
         }
         Tag::Help => return Ok(Action::Help),
@@ -374,7 +373,7 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
                 })
             }
         };
-        let val = o.value.as_deref();
+        let val = o.value;
         let v = val.unwrap_or("");
         match o.def.tag {
             Tag::TcpService | Tag::UdpService | Tag::SctpService => {
@@ -603,9 +602,9 @@ pub fn parse(argv: &[String]) -> Result<Action, ParseError> {
         match (a, b, c) {
             (Some(a), Some(b), Some(c)) => {
                 ce.timeouts = Timeouts {
-                    tcp: parse_timeout(Some(&a), 0)?,
-                    tcp_fin: parse_timeout(Some(&b), 0)?,
-                    udp: parse_timeout(Some(&c), 0)?,
+                    tcp: parse_timeout(Some(a), 0)?,
+                    tcp_fin: parse_timeout(Some(b), 0)?,
+                    udp: parse_timeout(Some(c), 0)?,
                 };
             }
             _ => return Err(fail(2, "--set option requires 3 timeout values")),

@@ -31,50 +31,56 @@ impl PoptError {
     }
 }
 
-/// One flag occurrence.
+/// One flag occurrence; values and words borrow from the argv.
 #[derive(Clone, Debug)]
-pub struct Occurrence {
+pub struct Occurrence<'a> {
     pub def: &'static FlagDef,
-    pub value: Option<String>,
+    pub value: Option<&'a str>,
     /// The argv word it came from (for messages).
-    pub word: String,
+    pub word: &'a str,
 }
+
+/// A popt error and the argv word it occurred in.
+pub type PoptFailure<'a> = (PoptError, &'a str);
 
 /// Iterates over the flags of an argv (without argv[0]).
-pub struct Popt<'a> {
-    args: &'a [String],
+pub struct Popt<'a, S: AsRef<str>> {
+    args: &'a [S],
     next: usize,
-    /// Rest of a short-flag bundle and the word it belongs to.
-    bundle: Option<(String, usize)>,
+    /// A short-flag bundle in progress: its word and the byte offset of the
+    /// next flag letter in it.
+    bundle: Option<(usize, usize)>,
     rest_leftover: bool,
-    pub leftovers: Vec<String>,
+    leftovers: Vec<&'a str>,
+    taken: usize,
 }
 
-impl<'a> Popt<'a> {
-    pub fn new(args: &'a [String]) -> Self {
+impl<'a, S: AsRef<str>> Popt<'a, S> {
+    pub fn new(args: &'a [S]) -> Self {
         Popt {
             args,
             next: 0,
             bundle: None,
             rest_leftover: false,
             leftovers: Vec::new(),
+            taken: 0,
         }
     }
 
     /// The next flag; `Ok(None)` at the end; `Err((kind, word))` on a popt
     /// error.
-    pub fn next_opt(&mut self) -> Result<Option<Occurrence>, (PoptError, String)> {
+    pub fn next_opt(&mut self) -> Result<Option<Occurrence<'a>>, PoptFailure<'a>> {
         loop {
-            if let Some((rest, word_idx)) = self.bundle.take() {
-                return self.short(rest, word_idx).map(Some);
+            if let Some((word_idx, at)) = self.bundle.take() {
+                return self.short(word_idx, at).map(Some);
             }
-            let Some(word) = self.args.get(self.next) else {
+            let Some(word) = self.args.get(self.next).map(AsRef::as_ref) else {
                 return Ok(None);
             };
             let idx = self.next;
             self.next += 1;
             if self.rest_leftover || !word.starts_with('-') || word == "-" {
-                self.leftovers.push(word.clone());
+                self.leftovers.push(word);
                 continue;
             }
             if word == "--" {
@@ -83,30 +89,31 @@ impl<'a> Popt<'a> {
             }
             if let Some(body) = word.strip_prefix("--") {
                 let (name, inline) = match body.find('=') {
-                    Some(i) => (&body[..i], Some(body[i + 1..].to_string())),
+                    Some(i) => (&body[..i], Some(&body[i + 1..])),
                     None => (body, None),
                 };
-                let def = by_long(name).ok_or((PoptError::BadOpt, word.clone()))?;
-                return self.with_value(def, inline, word.clone()).map(Some);
+                let def = by_long(name).ok_or((PoptError::BadOpt, word))?;
+                return self.with_value(def, inline, word).map(Some);
             }
             // A single dash: popt would try ONEDASH long names, of which
             // ipvsadm has none, so this is a bundle of short flags.
-            return self.short(word[1..].to_string(), idx).map(Some);
+            return self.short(idx, 1).map(Some);
         }
     }
 
-    fn short(&mut self, rest: String, word_idx: usize) -> Result<Occurrence, (PoptError, String)> {
-        let word = self.args[word_idx].clone();
-        let mut chars = rest.chars();
-        let c = chars.next().ok_or((PoptError::BadOpt, word.clone()))?;
-        let def = by_short(c).ok_or((PoptError::BadOpt, word.clone()))?;
-        let remaining: String = chars.collect();
+    fn short(&mut self, word_idx: usize, at: usize) -> Result<Occurrence<'a>, PoptFailure<'a>> {
+        let word: &'a str = self.args[word_idx].as_ref();
+        let rest = &word[at..];
+        let c = rest.chars().next().ok_or((PoptError::BadOpt, word))?;
+        let def = by_short(c).ok_or((PoptError::BadOpt, word))?;
+        let after = at + c.len_utf8();
+        let remaining = &word[after..];
         if def.arg == ArgKind::None {
             if remaining.starts_with('=') {
                 return Err((PoptError::UnwantedArg, word));
             }
             if !remaining.is_empty() {
-                self.bundle = Some((remaining, word_idx));
+                self.bundle = Some((word_idx, after));
             }
             return Ok(Occurrence {
                 def,
@@ -114,25 +121,17 @@ impl<'a> Popt<'a> {
                 word,
             });
         }
-        let inline = if remaining.is_empty() {
-            None
-        } else {
-            Some(
-                remaining
-                    .strip_prefix('=')
-                    .unwrap_or(&remaining)
-                    .to_string(),
-            )
-        };
+        let inline =
+            (!remaining.is_empty()).then(|| remaining.strip_prefix('=').unwrap_or(remaining));
         self.with_value(def, inline, word)
     }
 
     fn with_value(
         &mut self,
         def: &'static FlagDef,
-        inline: Option<String>,
-        word: String,
-    ) -> Result<Occurrence, (PoptError, String)> {
+        inline: Option<&'a str>,
+        word: &'a str,
+    ) -> Result<Occurrence<'a>, PoptFailure<'a>> {
         if def.arg == ArgKind::None {
             if inline.is_some() {
                 return Err((PoptError::UnwantedArg, word));
@@ -145,13 +144,13 @@ impl<'a> Popt<'a> {
         }
         let value = match inline {
             Some(v) => Some(v),
-            None => match self.args.get(self.next) {
+            None => match self.args.get(self.next).map(AsRef::as_ref) {
                 None if def.arg == ArgKind::Required => return Err((PoptError::NoArg, word)),
                 None => None,
                 Some(n) if def.arg == ArgKind::Optional && n.starts_with('-') => None,
                 Some(n) => {
                     self.next += 1;
-                    Some(n.clone())
+                    Some(n)
                 }
             },
         };
@@ -159,12 +158,15 @@ impl<'a> Popt<'a> {
     }
 
     /// popt's `poptGetArg`: the leftovers in order.
-    pub fn take_leftover(&mut self) -> Option<String> {
-        if self.leftovers.is_empty() {
-            None
-        } else {
-            Some(self.leftovers.remove(0))
-        }
+    pub fn take_leftover(&mut self) -> Option<&'a str> {
+        let l = self.leftovers.get(self.taken).copied();
+        self.taken += usize::from(l.is_some());
+        l
+    }
+
+    /// Leftover words not taken yet.
+    pub fn leftovers(&self) -> &[&'a str] {
+        &self.leftovers[self.taken..]
     }
 }
 
@@ -185,12 +187,13 @@ mod tests {
         let mut out = Vec::new();
         let err = loop {
             match p.next_opt() {
-                Ok(Some(o)) => out.push((o.def.tag, o.value)),
+                Ok(Some(o)) => out.push((o.def.tag, o.value.map(str::to_string))),
                 Ok(None) => break None,
-                Err(e) => break Some(e),
+                Err((k, w)) => break Some((k, w.to_string())),
             }
         };
-        (out, p.leftovers.clone(), err)
+        let left = p.leftovers().iter().map(|s| s.to_string()).collect();
+        (out, left, err)
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! * Tokens are at most 4096 bytes; a longer word is split.
 //! * `#` has no special meaning (ipvsadm never implemented comments).
 
-use std::io::{self, BufRead};
+use std::borrow::Cow;
 
 const MAX_TOKEN: usize = 4096;
 
@@ -18,81 +18,82 @@ fn is_sep(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// Reads commands (lists of words) from a byte stream.
-pub struct ConfigStream<R: BufRead> {
-    input: R,
+/// Reads commands (lists of words) from the bytes of the input.
+pub struct ConfigStream<'a> {
+    input: &'a [u8],
+    pos: usize,
     /// 1-based number of the line the last command started on.
     pub line: usize,
     next_line: usize,
 }
 
-impl<R: BufRead> ConfigStream<R> {
-    pub fn new(input: R) -> Self {
+impl<'a> ConfigStream<'a> {
+    pub fn new(input: &'a [u8]) -> Self {
         ConfigStream {
             input,
+            pos: 0,
             line: 0,
             next_line: 1,
         }
     }
 
-    fn peek(&mut self) -> io::Result<Option<u8>> {
-        Ok(self.input.fill_buf()?.first().copied())
-    }
-
-    fn bump(&mut self) {
-        self.input.consume(1);
+    fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
     }
 
     /// The next line's words; `None` ends the restore (end of input, or a
     /// last line dropped as described in the module docs).
-    pub fn next_command(&mut self) -> io::Result<Option<Vec<String>>> {
+    pub fn next_command(&mut self) -> Option<Vec<Cow<'a, str>>> {
         self.line = self.next_line;
-        let mut words: Vec<String> = Vec::new();
-        let mut counted = 0usize;
+        let mut words: Vec<Cow<'a, str>> = Vec::new();
         loop {
-            let Some(c) = self.peek()? else {
-                // fscanf hit end of input before reading anything.
-                return Ok((counted > 0).then_some(words));
+            let Some(c) = self.peek() else {
+                // End of input after a token and one separator: the line
+                // still counts.
+                return (!words.is_empty()).then_some(words);
             };
             if is_sep(c) {
-                // The token conversion fails: skip white space up to LF.
+                // The token conversion fails: skip white space up to LF;
+                // end of input here drops the line.
                 loop {
                     match self.peek()? {
-                        None => return Ok(None),
-                        Some(b'\n') => {
-                            self.bump();
+                        b'\n' => {
+                            self.pos += 1;
                             self.next_line += 1;
-                            return Ok(Some(words));
+                            return Some(words);
                         }
-                        Some(b' ' | b'\t' | b'\r') => self.bump(),
-                        Some(_) => break,
+                        b' ' | b'\t' | b'\r' => self.pos += 1,
+                        _ => break,
                     }
                 }
                 continue;
             }
-            let mut token = Vec::new();
-            while token.len() < MAX_TOKEN {
-                match self.peek()? {
-                    Some(b) if !is_sep(b) => {
-                        token.push(b);
-                        self.bump();
-                    }
-                    _ => break,
-                }
-            }
-            let token = String::from_utf8_lossy(&token).into_owned();
-            if token != "ipvsadm" {
-                counted += 1;
-                words.push(token);
+            let start = self.pos;
+            let rest = &self.input[start..];
+            let len = rest
+                .iter()
+                .take(MAX_TOKEN)
+                .position(|&b| is_sep(b))
+                .unwrap_or(rest.len().min(MAX_TOKEN));
+            self.pos += len;
+            let token = &self.input[start..start + len];
+            if token != b"ipvsadm" {
+                words.push(match std::str::from_utf8(token) {
+                    Ok(t) => Cow::Borrowed(t),
+                    Err(_) => String::from_utf8_lossy(token),
+                });
             }
             // The one separator after the token.
-            match self.peek()? {
+            match self.peek() {
                 Some(b'\n') => {
-                    self.bump();
+                    self.pos += 1;
                     self.next_line += 1;
-                    return Ok(Some(words));
+                    return Some(words);
                 }
-                Some(b) if is_sep(b) => self.bump(),
+                Some(b) if is_sep(b) => self.pos += 1,
+                // End of input right after a token: the line counts (unless
+                // it held nothing but `ipvsadm` words).
+                None => return (!words.is_empty()).then_some(words),
                 _ => {}
             }
         }
@@ -106,8 +107,8 @@ mod tests {
     fn lines(input: &str) -> Vec<Vec<String>> {
         let mut cs = ConfigStream::new(input.as_bytes());
         let mut out = Vec::new();
-        while let Some(w) = cs.next_command().unwrap() {
-            out.push(w);
+        while let Some(w) = cs.next_command() {
+            out.push(w.into_iter().map(|c| c.into_owned()).collect());
         }
         out
     }

@@ -14,6 +14,13 @@ use crate::{Ipvs, Op};
 
 /// Changes read ahead by `-R` before they are sent.
 pub const RESTORE_BATCH: usize = 4096;
+
+/// Changes queued by `-R`, and the call each is reported as.
+#[derive(Default)]
+struct Pending {
+    ops: Vec<Op>,
+    calls: Vec<Call>,
+}
 use std::io::{self, BufRead, Write};
 
 /// How a command ended.
@@ -141,17 +148,16 @@ impl<W: Write> Ctx<W> {
     /// Send queued changes in pipelined batches and report each failure in
     /// line order, as ipvsadm would have line by line. Returns the status
     /// of the last one.
-    fn flush_changes(&mut self, pending: &mut Vec<(Op, Call)>) -> Result<i32, Flow> {
-        if pending.is_empty() {
+    fn flush_changes(&mut self, pending: &mut Pending) -> Result<i32, Flow> {
+        if pending.ops.is_empty() {
             return Ok(0);
         }
-        let ops: Vec<Op> = pending.iter().map(|(op, _)| op.clone()).collect();
         let ipvs = self.ipvs()?;
-        let outcome = ipvs.apply(&ops);
+        let outcome = ipvs.apply(&pending.ops);
         let mut last = 0;
         match outcome {
             Ok(results) => {
-                for ((_, call), r) in pending.iter().zip(results) {
+                for (call, r) in pending.calls.iter().zip(results) {
                     last = match r {
                         Ok(()) => 0,
                         Err(errno) => {
@@ -163,12 +169,12 @@ impl<W: Write> Ctx<W> {
             }
             Err(e) => {
                 // The channel itself failed: nothing more can be known.
-                let call = pending[0].1;
-                self.report(call, &e);
+                self.report(pending.calls[0], &e);
                 last = -1;
             }
         }
-        pending.clear();
+        pending.ops.clear();
+        pending.calls.clear();
         Ok(last)
     }
 
@@ -363,20 +369,26 @@ impl<W: Write> Ctx<W> {
     /// order and a failing line leaves exactly the earlier lines applied.
     /// Lines whose first word starts with `#` are comments.
     fn restore<R: BufRead>(&mut self, input: &mut R) -> Result<i32, Flow> {
-        let mut stream = ConfigStream::new(input);
+        let mut data = Vec::new();
+        if input.read_to_end(&mut data).is_err() {
+            return Ok(0);
+        }
+        let mut stream = ConfigStream::new(&data);
         let mut result = 0;
-        let mut pending: Vec<(Op, Call)> = Vec::new();
-        while let Ok(Some(words)) = stream.next_command() {
+        let mut pending = Pending::default();
+        let program = self.program.clone();
+        while let Some(words) = stream.next_command() {
             if words.first().is_none_or(|w| w.starts_with('#')) {
                 continue;
             }
-            let mut argv = Vec::with_capacity(words.len() + 1);
-            argv.push(self.program.clone());
-            argv.extend(words);
+            let mut argv: Vec<&str> = Vec::with_capacity(words.len() + 1);
+            argv.push(&program);
+            argv.extend(words.iter().map(|w| w.as_ref()));
             match parse(&argv) {
                 Ok(Action::Change(op, call)) => {
-                    pending.push((op, call));
-                    if pending.len() >= RESTORE_BATCH {
+                    pending.ops.push(op);
+                    pending.calls.push(call);
+                    if pending.ops.len() >= RESTORE_BATCH {
                         result = self.flush_changes(&mut pending)?;
                     }
                 }
@@ -390,7 +402,7 @@ impl<W: Write> Ctx<W> {
                 }
             }
         }
-        if !pending.is_empty() {
+        if !pending.ops.is_empty() {
             result = self.flush_changes(&mut pending)?;
         }
         Ok(result)

@@ -8,6 +8,8 @@
 //! * `ipvsadm apply [--dry-run] [--drain] FILE|-` — make the kernel match
 //!   FILE (rules or JSON), changing only what differs, rolling back on
 //!   failure.
+//! * `ipvsadm completions bash|zsh|fish` — the shell completion script,
+//!   generated from the flag table (`cli::docs`).
 
 use super::run::ipvs_strerror;
 use crate::apply::{self, Failure};
@@ -16,7 +18,7 @@ use crate::Ipvs;
 use std::io::{Read, Write};
 
 /// The subcommand words.
-pub const SUBCOMMANDS: &[&str] = &["apply", "state"];
+pub const SUBCOMMANDS: &[&str] = &["apply", "state", "completions"];
 
 const APPLY_USAGE: &str = "Usage: ipvsadm apply [--dry-run] [--drain] FILE|-
 Make the IPVS tables match FILE (ipvsadm rules as -S or `ipvsadm state`
@@ -38,6 +40,13 @@ thresholds, sync daemons (--start-daemon), as rules that `ipvsadm -R` and
 `ipvsadm apply` read back; or as JSON with --json.
 ";
 
+const COMPLETIONS_USAGE: &str = "Usage: ipvsadm completions bash|zsh|fish
+Print the completion script for the shell, e.g.
+  ipvsadm completions bash > /usr/share/bash-completion/completions/ipvsadm
+  ipvsadm completions zsh > /usr/share/zsh/vendor-completions/_ipvsadm
+  ipvsadm completions fish > /usr/share/fish/vendor_completions.d/ipvsadm.fish
+";
+
 fn connect(cmd: &str) -> Result<Ipvs, i32> {
     Ipvs::connect().map_err(|e| {
         eprintln!(
@@ -55,6 +64,7 @@ pub fn main(argv: &[String]) -> i32 {
     let result = match name {
         "apply" => apply_main(rest),
         "state" => state_main(rest),
+        "completions" => completions_main(rest),
         _ => Err(usage_error(&format!("unknown subcommand {name}"), "")),
     };
     let _ = std::io::stdout().flush();
@@ -101,6 +111,44 @@ fn state_main(args: &[String]) -> Result<i32, i32> {
     };
     print!("{out}");
     Ok(0)
+}
+
+fn completions_main(args: &[String]) -> Result<i32, i32> {
+    let mut shell = None::<String>;
+    let mut p = lexopt::Parser::from_args(args.iter().cloned());
+    while let Some(arg) = p
+        .next()
+        .map_err(|e| usage_error(&e.to_string(), COMPLETIONS_USAGE))?
+    {
+        match arg {
+            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
+                print!("{COMPLETIONS_USAGE}");
+                return Ok(0);
+            }
+            lexopt::Arg::Value(v) if shell.is_none() => {
+                shell = Some(v.to_string_lossy().into_owned());
+            }
+            other => {
+                return Err(usage_error(
+                    &other.unexpected().to_string(),
+                    COMPLETIONS_USAGE,
+                ))
+            }
+        }
+    }
+    let Some(shell) = shell else {
+        return Err(usage_error("completions needs a SHELL", COMPLETIONS_USAGE));
+    };
+    match super::docs::completion(&shell) {
+        Some(script) => {
+            print!("{script}");
+            Ok(0)
+        }
+        None => Err(usage_error(
+            &format!("no completions for shell {shell} (bash, zsh or fish)"),
+            COMPLETIONS_USAGE,
+        )),
+    }
 }
 
 fn apply_main(args: &[String]) -> Result<i32, i32> {

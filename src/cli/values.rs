@@ -178,7 +178,13 @@ pub fn parse_service(buf: &str, proto: Protocol) -> Option<ParsedAddr> {
         port_str = Some(port);
         bracketed = true;
     }
-    let addr = if let Ok(a) = host.parse::<Ipv6Addr>() {
+    // An IPv6 address has at least two colons; skip the attempt otherwise.
+    let v6 = if host.bytes().filter(|&c| c == b':').nth(1).is_some() {
+        host.parse::<Ipv6Addr>().ok()
+    } else {
+        None
+    };
+    let addr = if let Some(a) = v6 {
         IpAddr::V6(a)
     } else {
         // Not IPv6: the port (if any) follows the last ':' of what is left.

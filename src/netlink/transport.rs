@@ -12,25 +12,36 @@
 //! * dumps run one at a time (the kernel allows one per socket); a dump
 //!   marked `NLM_F_DUMP_INTR` (table changed mid-dump) is repeated.
 
+use super::attr::CmdAttr;
 use super::message::IpvsMessage;
 use crate::error::{Errno, Error, Result};
 use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+    Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla, NLA_HEADER_SIZE, NLM_F_ACK,
+    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::GenlMessage;
+use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use std::os::fd::AsRawFd;
 
 const NLMSG_HDRLEN: usize = 16;
+const GENL_HDRLEN: usize = 4;
 /// Requests per `sendmsg` at most.
 pub const DEFAULT_BATCH: usize = 256;
 /// Bytes per `sendmsg` at most (well under the socket's send buffer).
 const MAX_BATCH_BYTES: usize = 128 * 1024;
 /// Times a dump interrupted by a concurrent change is repeated.
 const DUMP_RETRIES: u32 = 16;
-const RX_BUF: usize = 256 * 1024;
+/// Bytes asked for per read. The kernel sizes every dump message to the
+/// largest read it has seen on the socket (up to 32 KiB) and zeroes each
+/// one, so small reads make dumps cheaper; one page holds any single IPVS
+/// reply (dump messages are then one page at most).
+fn rx_len() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    (page.max(4096) as usize).min(8192)
+}
 const SOCK_BUF: i32 = 8 * 1024 * 1024;
 
 /// Counters of what a transport did (used by tests and benchmarks).
@@ -42,16 +53,49 @@ pub struct TransportStats {
 }
 
 /// Append one request (nlmsghdr + genlmsghdr + attributes) to `out`.
+///
+/// One pass: the headers are emitted in place, nested attributes get their
+/// children appended one by one and their length patched afterwards, so no
+/// length is computed twice and no copy of the message is built.
 pub fn encode_request(family: u16, msg: &IpvsMessage, seq: u32, flags: u16, out: &mut Vec<u8>) {
-    let mut genl = GenlMessage::from_payload(msg.clone());
-    genl.set_resolved_family_id(family);
-    let mut nl = NetlinkMessage::from(genl);
-    nl.header.flags = flags;
-    nl.header.sequence_number = seq;
-    nl.finalize();
     let start = out.len();
-    out.resize(start + nl.buffer_len(), 0);
-    nl.serialize(&mut out[start..]);
+    out.resize(start + NLMSG_HDRLEN + GENL_HDRLEN, 0);
+    GenlHeader {
+        cmd: msg.command(),
+        version: msg.version(),
+    }
+    .emit(&mut out[start + NLMSG_HDRLEN..start + NLMSG_HDRLEN + GENL_HDRLEN]);
+    for attr in &msg.attrs {
+        match attr {
+            CmdAttr::Service(v) => emit_nested(out, attr.kind(), v),
+            CmdAttr::Dest(v) => emit_nested(out, attr.kind(), v),
+            CmdAttr::Daemon(v) => emit_nested(out, attr.kind(), v),
+            leaf => emit_one(out, leaf),
+        }
+    }
+    let mut header = NetlinkHeader::default();
+    header.length = (out.len() - start) as u32;
+    header.message_type = family;
+    header.flags = flags;
+    header.sequence_number = seq;
+    header.emit(&mut out[start..start + NLMSG_HDRLEN]);
+}
+
+fn emit_one<T: Nla>(out: &mut Vec<u8>, attr: &T) {
+    let at = out.len();
+    out.resize(at + attr.buffer_len(), 0);
+    attr.emit(&mut out[at..]);
+}
+
+fn emit_nested<T: Nla>(out: &mut Vec<u8>, kind: u16, children: &[T]) {
+    let at = out.len();
+    out.resize(at + NLA_HEADER_SIZE, 0);
+    for c in children {
+        emit_one(out, c);
+    }
+    let len = (out.len() - at) as u16;
+    out[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+    out[at + 2..at + 4].copy_from_slice(&kind.to_ne_bytes());
 }
 
 /// One message read back from the kernel.
@@ -68,18 +112,32 @@ pub enum Incoming {
     Done { seq: u32, errno: i32 },
 }
 
-/// Split one datagram into its netlink messages and decode them.
-pub fn decode_datagram(buf: &[u8], out: &mut Vec<Incoming>) -> Result<()> {
+/// The netlink messages of one datagram, each checked to lie within it.
+fn messages(buf: &[u8]) -> impl Iterator<Item = Result<&[u8]>> {
     let mut off = 0;
-    while off + NLMSG_HDRLEN <= buf.len() {
+    std::iter::from_fn(move || {
+        if off + NLMSG_HDRLEN > buf.len() {
+            return None;
+        }
         let len = u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]) as usize;
         if len < NLMSG_HDRLEN || off + len > buf.len() {
-            return Err(Error::Decode(format!(
+            let e = Error::Decode(format!(
                 "netlink message length {len} at offset {off} of {}",
                 buf.len()
-            )));
+            ));
+            off = buf.len();
+            return Some(Err(e));
         }
-        let bytes = &buf[off..off + len];
+        let m = &buf[off..off + len];
+        off += (len + 3) & !3;
+        Some(Ok(m))
+    })
+}
+
+/// Split one datagram into its netlink messages and decode them.
+pub fn decode_datagram(buf: &[u8], out: &mut Vec<Incoming>) -> Result<()> {
+    for bytes in messages(buf) {
+        let bytes = bytes?;
         let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(bytes)?;
         let seq = m.header.sequence_number;
         match m.payload {
@@ -99,7 +157,6 @@ pub fn decode_datagram(buf: &[u8], out: &mut Vec<Incoming>) -> Result<()> {
             NetlinkPayload::Overrun(_) => return Err(Error::Overrun),
             _ => {}
         }
-        off += (len + 3) & !3;
     }
     Ok(())
 }
@@ -110,6 +167,8 @@ pub struct Transport {
     family: u16,
     next_seq: u32,
     rx: Vec<u8>,
+    /// Bytes of the last datagram in `rx`.
+    rx_len: usize,
     tx: Vec<u8>,
     /// Requests per `sendmsg`.
     pub batch_size: usize,
@@ -189,7 +248,8 @@ impl Transport {
             sock,
             family: 0,
             next_seq: 1,
-            rx: Vec::with_capacity(RX_BUF),
+            rx: vec![0; rx_len()],
+            rx_len: 0,
             tx: Vec::with_capacity(MAX_BATCH_BYTES),
             batch_size: DEFAULT_BATCH,
             ack_all: false,
@@ -230,20 +290,8 @@ impl Transport {
         let mut family = None;
         loop {
             self.recv_raw()?;
-            let mut off = 0;
-            while off + NLMSG_HDRLEN <= self.rx.len() {
-                let len = u32::from_ne_bytes([
-                    self.rx[off],
-                    self.rx[off + 1],
-                    self.rx[off + 2],
-                    self.rx[off + 3],
-                ]) as usize;
-                if len < NLMSG_HDRLEN || off + len > self.rx.len() {
-                    return Err(Error::Decode("bad nlctrl reply".into()));
-                }
-                let m =
-                    NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(&self.rx[off..off + len])?;
-                off += (len + 3) & !3;
+            for bytes in messages(&self.rx[..self.rx_len]) {
+                let m = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(bytes?)?;
                 if m.header.sequence_number != seq {
                     continue;
                 }
@@ -270,10 +318,9 @@ impl Transport {
 
     /// Read one datagram into `self.rx`.
     fn recv_raw(&mut self) -> Result<()> {
-        self.rx.clear();
-        self.rx.reserve(RX_BUF);
-        let cap = self.rx.capacity();
-        let n = match self.sock.recv(&mut self.rx, libc::MSG_TRUNC) {
+        let cap = self.rx.len();
+        let mut window: &mut [u8] = &mut self.rx[..];
+        let n = match self.sock.recv(&mut window, libc::MSG_TRUNC) {
             Ok(n) => n,
             Err(e) => {
                 return Err(match e.raw_os_error() {
@@ -285,15 +332,18 @@ impl Transport {
         };
         self.stats.recvs += 1;
         if n > cap {
-            return Err(Error::Decode(format!("datagram of {n} bytes truncated")));
+            return Err(Error::Decode(format!(
+                "datagram of {n} bytes truncated to {cap}"
+            )));
         }
+        self.rx_len = n;
         Ok(())
     }
 
     fn recv_messages(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
         out.clear();
         self.recv_raw()?;
-        decode_datagram(&self.rx, out)
+        decode_datagram(&self.rx[..self.rx_len], out)
     }
 
     fn send_tx(&mut self, requests: usize) -> Result<()> {

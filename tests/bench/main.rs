@@ -6,6 +6,8 @@
 //! bench floor-restore FILE [BATCH] send FILE's changes pre-encoded, BATCH per sendmsg
 //! bench floor-dump                 one services dump + one real-server dump per service
 //! bench time -- CMD ARGS...        run CMD (stdin inherited, stdout to /dev/null)
+//! bench prep FILE [FAMILY]        floor-restore's untimed part, phase by phase, no
+//!                                  socket (diagnostics; runs on any host)
 //! bench raw-dump [RECVBUF]         floor-dump's requests over a plain socket, replies
 //!                                  only walked for NLMSG_DONE (diagnostics)
 //! ```
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Some("floor-dump") => floor_dump(),
         Some("time") => time(&args[1..]),
         Some("raw-dump") => raw_dump(&args[1..]),
+        Some("prep") => prep(&args[1..]),
         _ => Err(usage()),
     };
     match r {
@@ -98,16 +101,16 @@ fn floor_restore(args: &[String]) -> Res<ExitCode> {
         None => 64,
     };
     let prep = Instant::now();
-    let f = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
-    let mut stream = ConfigStream::new(std::io::BufReader::new(f));
+    let data = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let mut stream = ConfigStream::new(&data);
     let mut msgs = Vec::new();
-    while let Some(words) = stream.next_command().map_err(|e| format!("{file}: {e}"))? {
+    while let Some(words) = stream.next_command() {
         if words.first().is_none_or(|w| w.starts_with('#')) {
             continue;
         }
-        let mut argv = Vec::with_capacity(words.len() + 1);
-        argv.push("ipvsadm".to_string());
-        argv.extend(words);
+        let mut argv: Vec<&str> = Vec::with_capacity(words.len() + 1);
+        argv.push("ipvsadm");
+        argv.extend(words.iter().map(|w| w.as_ref()));
         match parse(&argv) {
             Ok(Action::Change(op, _)) => msgs.push(op.to_message()),
             Ok(other) => return Err(format!("{file}:{}: not a change: {other:?}", stream.line)),
@@ -320,6 +323,58 @@ fn raw_dump(args: &[String]) -> Res<ExitCode> {
     println!(
         "raw-dump {secs:.6} services={} dests={dests} recvbuf={bufsize}",
         counts[0]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `prep FILE [FAMILY]`: read, tokenize, parse, build and encode FILE's
+/// requests with each phase timed separately (FAMILY: any id, default 0x20).
+fn prep(args: &[String]) -> Res<ExitCode> {
+    let file = args.first().ok_or_else(usage)?;
+    let family = match args.get(1) {
+        Some(_) => num(args.get(1), "FAMILY")? as u16,
+        None => 0x20,
+    };
+    let t0 = Instant::now();
+    let data = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let mut stream = ConfigStream::new(&data);
+    let mut lines = Vec::new();
+    while let Some(words) = stream.next_command() {
+        let mut argv = vec!["ipvsadm".to_string()];
+        argv.extend(words.into_iter().map(|w| w.into_owned()));
+        lines.push(argv);
+    }
+    let t1 = Instant::now();
+    let mut ops = Vec::with_capacity(lines.len());
+    for argv in &lines {
+        match parse(argv) {
+            Ok(Action::Change(op, _)) => ops.push(op),
+            other => return Err(format!("{argv:?}: {other:?}")),
+        }
+    }
+    let t2 = Instant::now();
+    let msgs: Vec<IpvsMessage> = ops.iter().map(|o| o.to_message()).collect();
+    let t3 = Instant::now();
+    let mut bytes = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        encode_request(
+            family,
+            m,
+            1 + i as u32,
+            NLM_F_REQUEST | NLM_F_ACK,
+            &mut bytes,
+        );
+    }
+    let t4 = Instant::now();
+    let us = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e6 / lines.len().max(1) as f64;
+    println!(
+        "prep lines={} bytes={} per line (us): read+tokenize {:.2} parse {:.2} to_message {:.2} encode {:.2}",
+        lines.len(),
+        bytes.len(),
+        us(t0, t1),
+        us(t1, t2),
+        us(t2, t3),
+        us(t3, t4)
     );
     Ok(ExitCode::SUCCESS)
 }
