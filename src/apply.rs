@@ -37,6 +37,8 @@ pub struct Desired {
     pub timeouts: Option<(Timeouts, usize)>,
     pub services: Vec<WantService>,
     pub daemons: Option<Vec<(Daemon, usize)>>,
+    /// Position of each service in `services`.
+    index: HashMap<ServiceKey, usize>,
 }
 
 fn normalize(svc: &mut Service) {
@@ -53,12 +55,13 @@ fn dest_id(d: &Dest) -> (IpAddr, u16) {
 impl Desired {
     fn add_service(&mut self, mut service: Service, line: usize, file: &str) -> Result<(), String> {
         normalize(&mut service);
-        if let Some(prev) = self.services.iter().find(|w| w.service.key == service.key) {
+        if let Some(&i) = self.index.get(&service.key) {
             return Err(format!(
                 "{file}:{line}: service already defined at line {}",
-                prev.line
+                self.services[i].line
             ));
         }
+        self.index.insert(service.key, self.services.len());
         self.services.push(WantService {
             service,
             line,
@@ -74,11 +77,12 @@ impl Desired {
         line: usize,
         file: &str,
     ) -> Result<(), String> {
-        let Some(w) = self.services.iter_mut().find(|w| w.service.key == key) else {
+        let Some(&i) = self.index.get(&key) else {
             return Err(format!(
                 "{file}:{line}: real server for a service not defined above"
             ));
         };
+        let w = &mut self.services[i];
         if let Some((_, l)) = w.dests.iter().find(|(d, _)| dest_id(d) == dest_id(&dest)) {
             return Err(format!(
                 "{file}:{line}: real server already defined at line {l}"
@@ -329,7 +333,7 @@ pub fn plan(have: &Document, want: &Desired, drain: bool) -> Vec<Step> {
     steps.extend(removals);
 
     for h in &have.services {
-        if want.services.iter().any(|w| w.service.key == h.service.key) {
+        if want.index.contains_key(&h.service.key) {
             continue;
         }
         let mut undo = vec![Op::AddService(h.service.clone())];
