@@ -36,6 +36,22 @@ impl Names for SystemNames {
     }
 }
 
+/// Append the decimal digits of `v`.
+pub fn push_decimal(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
 /// Cuts `s` to at most `max` bytes (at a character boundary), as C code
 /// does when it writes a NUL into a buffer.
 pub fn truncate_bytes(s: &mut String, max: usize) {
@@ -210,6 +226,20 @@ pub fn port_to_anyname(port: u16, proto: Protocol, numeric: bool) -> String {
 /// otherwise host and service names where the system knows them. Cut to
 /// 59 bytes like ipvsadm's 60-byte buffer.
 pub fn addrport_to_anyname(addr: &IpAddr, port: u16, proto: Protocol, numeric: bool) -> String {
+    if let (true, IpAddr::V4(a)) = (numeric, addr) {
+        // The common case, without the formatting machinery (listings of
+        // many thousand entries spend most of their time here).
+        let mut s = String::with_capacity(21);
+        for (i, o) in a.octets().iter().enumerate() {
+            if i > 0 {
+                s.push('.');
+            }
+            push_decimal(&mut s, u64::from(*o));
+        }
+        s.push(':');
+        push_decimal(&mut s, u64::from(port));
+        return s;
+    }
     let host = addr_to_anyname(addr, numeric);
     let port = port_to_anyname(port, proto, numeric);
     let mut s = match addr {

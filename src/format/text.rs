@@ -281,6 +281,26 @@ pub fn title(out: &mut String, f: &ListFlags) {
     }
 }
 
+/// `%-Ns`: `s` then spaces up to `width` characters.
+fn push_left(out: &mut String, s: &str, width: usize) {
+    out.push_str(s);
+    for _ in s.chars().count()..width {
+        out.push(' ');
+    }
+}
+
+/// `%-Nd`: the number then spaces up to `width` characters.
+fn push_int_left(out: &mut String, v: i64, width: usize) {
+    let start = out.len();
+    if v < 0 {
+        out.push('-');
+    }
+    crate::format::names::push_decimal(out, v.unsigned_abs());
+    for _ in out.len() - start..width {
+        out.push(' ');
+    }
+}
+
 /// `print_largenum` as a string: with `exact` the full number right-aligned
 /// in 9 columns (or one more than its length); otherwise 9 columns, scaled
 /// to K (≥ 1e8), M (≥ 1e9), G (≥ 1e11) or T (≥ 1e14), rounding down.
@@ -562,14 +582,15 @@ pub fn service_entry(
 fn dest_line(out: &mut String, svc_name: &str, dname: &str, d: &Dest, lay: Layout, exact: bool) {
     match lay {
         Layout::Rule => {
-            let _ = write!(
-                out,
-                "-a {} -r {} {} -w {}",
-                svc_name,
-                dname,
-                fwd_switch(d.fwd),
-                d.weight
-            );
+            // "-a %s -r %s %s -w %d"
+            out.push_str("-a ");
+            out.push_str(svc_name);
+            out.push_str(" -r ");
+            out.push_str(dname);
+            out.push(' ');
+            out.push_str(fwd_switch(d.fwd));
+            out.push_str(" -w ");
+            push_int_left(out, i64::from(d.weight), 0);
             // Fix 4: thresholds are saved too.
             if d.u_threshold != 0 {
                 let _ = write!(out, " -x {}", d.u_threshold);
@@ -645,15 +666,19 @@ fn dest_line(out: &mut String, svc_name: &str, dname: &str, d: &Dest, lay: Layou
             );
         }
         Layout::Default => {
-            let _ = writeln!(
-                out,
-                "  -> {:<28} {:<7} {:<6} {:<10} {:<10}",
-                dname,
-                fwd_name(d.fwd),
-                d.weight,
-                d.active_conns,
-                d.inact_conns
-            );
+            // "  -> %-28s %-7s %-6d %-10u %-10u\n", without the formatting
+            // machinery: this is the line long listings are made of.
+            out.push_str("  -> ");
+            push_left(out, dname, 28);
+            out.push(' ');
+            push_left(out, fwd_name(d.fwd), 7);
+            out.push(' ');
+            push_int_left(out, i64::from(d.weight), 6);
+            out.push(' ');
+            push_int_left(out, i64::from(d.active_conns), 10);
+            out.push(' ');
+            push_int_left(out, i64::from(d.inact_conns), 10);
+            out.push('\n');
         }
     }
 }
