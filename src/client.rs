@@ -7,7 +7,11 @@
 
 use crate::error::{Errno, Error, Result};
 use crate::model::*;
-use crate::netlink::{IpvsMessage, Transport};
+use crate::netlink::attr;
+use crate::netlink::codec::{dest_array, service_key_array};
+use crate::netlink::transport::{emit_nested, encode_request, encode_with};
+use crate::netlink::{IpvsCmd, IpvsMessage, Transport};
+use netlink_packet_core::NLA_F_NESTED;
 use std::net::IpAddr;
 
 /// One change to the IPVS tables.
@@ -45,6 +49,25 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Append this operation's request to `out`: the bytes of
+    /// `encode_request(family, &self.to_message(), …)`, but the real-server
+    /// changes (most of a large restore) are encoded from stack arrays,
+    /// without building a message.
+    pub fn encode(&self, family: u16, seq: u32, flags: u16, out: &mut Vec<u8>) {
+        let (cmd, key, dest) = match self {
+            Op::AddDest(k, d) => (IpvsCmd::NewDest, k, d),
+            Op::EditDest(k, d) => (IpvsCmd::SetDest, k, d),
+            other => return encode_request(family, &other.to_message(), seq, flags, out),
+        };
+        encode_with(family, cmd, seq, flags, out, |out| {
+            let (svc, n) = service_key_array(key);
+            emit_nested(out, attr::cmd::SERVICE | NLA_F_NESTED, &svc[..n]);
+            emit_nested(out, attr::cmd::DEST | NLA_F_NESTED, &dest_array(dest));
+        });
+    }
+}
+
 /// A connection to IPVS.
 pub struct Ipvs {
     transport: Transport,
@@ -70,8 +93,10 @@ impl Ipvs {
     /// one's outcome, in order. Not atomic: the kernel carries on past
     /// failures.
     pub fn apply(&mut self, ops: &[Op]) -> Result<Vec<std::result::Result<(), Errno>>> {
-        let msgs: Vec<IpvsMessage> = ops.iter().map(Op::to_message).collect();
-        self.transport.execute(&msgs)
+        self.transport
+            .execute_with(ops.len(), |i, family, seq, flags, out| {
+                ops[i].encode(family, seq, flags, out)
+            })
     }
 
     pub fn info(&mut self) -> Result<Info> {

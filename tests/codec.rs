@@ -567,3 +567,53 @@ fn malformed_replies_are_errors_not_panics() {
     let msgs = decode(&reply(1, 1, 0, &[nest(1, &s)]));
     assert!(data(&msgs[0]).to_service().is_err());
 }
+
+#[test]
+fn op_encoding_matches_message_encoding_for_every_op() {
+    use ipvsadm_rs::Op;
+    let v6: IpAddr = "2001:db8::1".parse().unwrap();
+    let keys = [
+        tcp_key(),
+        ServiceKey::udp(v6, 53),
+        ServiceKey::fwmark(Family::Inet6, 0xabcd_ef01),
+        ServiceKey::fwmark(Family::Inet, 7),
+    ];
+    let mut tun = Dest::new(v4(198, 51, 100, 9), 443);
+    tun.fwd = FwdMethod::Tunnel;
+    tun.tun_type = TunType::Gue;
+    tun.tun_port = 6080;
+    tun.tun_flags = TunFlags(TunFlags::REMCSUM);
+    tun.u_threshold = 10;
+    tun.l_threshold = 2;
+    let dests = [Dest::new(v4(192, 0, 2, 10), 8080), Dest::new(v6, 53), tun];
+    let mut svc = Service::new(tcp_key(), "sh");
+    svc.pe_name = Some("sip".into());
+    svc.flags = ServiceFlags(ServiceFlags::PERSISTENT);
+    let mut ops = vec![
+        Op::AddService(svc.clone()),
+        Op::EditService(svc),
+        Op::Flush,
+        Op::Zero(None),
+        Op::SetTimeouts(Timeouts::default()),
+        Op::StartDaemon(Daemon::new(DaemonState::Backup, "eth1", 3)),
+        Op::StopDaemon(DaemonState::Master, 0),
+    ];
+    for k in keys {
+        ops.push(Op::DelService(k));
+        ops.push(Op::Zero(Some(k)));
+        for d in &dests {
+            ops.push(Op::AddDest(k, d.clone()));
+            ops.push(Op::EditDest(k, d.clone()));
+            ops.push(Op::DelDest(k, d.addr, d.port));
+        }
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let mut direct = Vec::new();
+        op.encode(FAMILY, i as u32, REQ_ACK, &mut direct);
+        assert_eq!(
+            direct,
+            encode(&op.to_message(), i as u32, REQ_ACK),
+            "{op:?}"
+        );
+    }
+}

@@ -45,7 +45,7 @@ impl<'a> ConfigStream<'a> {
     /// last line dropped as described in the module docs).
     pub fn next_command(&mut self) -> Option<Vec<Cow<'a, str>>> {
         self.line = self.next_line;
-        let mut words: Vec<Cow<'a, str>> = Vec::new();
+        let mut words: Vec<Cow<'a, str>> = Vec::with_capacity(16);
         loop {
             let Some(c) = self.peek() else {
                 // End of input after a token and one separator: the line

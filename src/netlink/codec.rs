@@ -55,21 +55,36 @@ fn netmask_from_raw(family: Family, raw: [u8; 4]) -> u32 {
 // ---------------------------------------------------------------------------
 // requests
 
-/// AF + identity attributes of a service.
-pub fn service_key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
-    let mut v = vec![SvcAttr::Af(key.family().to_raw())];
+/// AF + identity attributes of a service, in a stack array: the first
+/// `len` entries (2 for a mark, 4 for an address) are the attributes.
+pub fn service_key_array(key: &ServiceKey) -> ([SvcAttr; 4], usize) {
+    let af = SvcAttr::Af(key.family().to_raw());
     match key {
-        ServiceKey::Fwmark { mark, .. } => v.push(SvcAttr::Fwmark(*mark)),
+        ServiceKey::Fwmark { mark, .. } => (
+            [af, SvcAttr::Fwmark(*mark), SvcAttr::Af(0), SvcAttr::Af(0)],
+            2,
+        ),
         ServiceKey::Addr {
             protocol,
             addr,
             port,
-        } => {
-            v.push(SvcAttr::Protocol(protocol.to_raw()));
-            v.push(SvcAttr::Addr(addr_bytes(addr)));
-            v.push(SvcAttr::Port(*port));
-        }
+        } => (
+            [
+                af,
+                SvcAttr::Protocol(protocol.to_raw()),
+                SvcAttr::Addr(addr_bytes(addr)),
+                SvcAttr::Port(*port),
+            ],
+            4,
+        ),
     }
+}
+
+/// AF + identity attributes of a service.
+pub fn service_key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
+    let (a, n) = service_key_array(key);
+    let mut v = Vec::with_capacity(n + 5);
+    v.extend(a.into_iter().take(n));
     v
 }
 
@@ -89,9 +104,10 @@ pub fn service_attrs(svc: &Service) -> Vec<SvcAttr> {
     v
 }
 
-/// Every attribute of a real server the kernel takes on `NEW`/`SET_DEST`.
-pub fn dest_attrs(d: &Dest) -> Vec<DestAttr> {
-    vec![
+/// Every attribute of a real server the kernel takes on `NEW`/`SET_DEST`,
+/// in a stack array.
+pub fn dest_array(d: &Dest) -> [DestAttr; 10] {
+    [
         DestAttr::AddrFamily(d.family().to_raw()),
         DestAttr::Addr(addr_bytes(&d.addr)),
         DestAttr::Port(d.port),
@@ -103,6 +119,11 @@ pub fn dest_attrs(d: &Dest) -> Vec<DestAttr> {
         DestAttr::UThresh(d.u_threshold),
         DestAttr::LThresh(d.l_threshold),
     ]
+}
+
+/// Every attribute of a real server the kernel takes on `NEW`/`SET_DEST`.
+pub fn dest_attrs(d: &Dest) -> Vec<DestAttr> {
+    dest_array(d).to_vec()
 }
 
 /// Identity of a real server within its service.

@@ -13,7 +13,7 @@
 //!   marked `NLM_F_DUMP_INTR` (table changed mid-dump) is repeated.
 
 use super::attr::CmdAttr;
-use super::message::IpvsMessage;
+use super::message::{IpvsCmd, IpvsMessage, IPVS_GENL_VERSION};
 use crate::error::{Errno, Error, Result};
 use netlink_packet_core::{
     Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla, NLA_HEADER_SIZE, NLM_F_ACK,
@@ -21,7 +21,7 @@ use netlink_packet_core::{
 };
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
+use netlink_packet_generic::{GenlHeader, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use std::os::fd::AsRawFd;
 
@@ -58,21 +58,36 @@ pub struct TransportStats {
 /// children appended one by one and their length patched afterwards, so no
 /// length is computed twice and no copy of the message is built.
 pub fn encode_request(family: u16, msg: &IpvsMessage, seq: u32, flags: u16, out: &mut Vec<u8>) {
+    encode_with(family, msg.cmd, seq, flags, out, |out| {
+        for attr in &msg.attrs {
+            match attr {
+                CmdAttr::Service(v) => emit_nested(out, attr.kind(), v),
+                CmdAttr::Dest(v) => emit_nested(out, attr.kind(), v),
+                CmdAttr::Daemon(v) => emit_nested(out, attr.kind(), v),
+                leaf => emit_one(out, leaf),
+            }
+        }
+    });
+}
+
+/// Append one request whose attributes `body` appends (with [`emit_one`]
+/// and [`emit_nested`]); the headers are written around them.
+pub fn encode_with(
+    family: u16,
+    cmd: IpvsCmd,
+    seq: u32,
+    flags: u16,
+    out: &mut Vec<u8>,
+    body: impl FnOnce(&mut Vec<u8>),
+) {
     let start = out.len();
     out.resize(start + NLMSG_HDRLEN + GENL_HDRLEN, 0);
     GenlHeader {
-        cmd: msg.command(),
-        version: msg.version(),
+        cmd: cmd.to_raw(),
+        version: IPVS_GENL_VERSION,
     }
     .emit(&mut out[start + NLMSG_HDRLEN..start + NLMSG_HDRLEN + GENL_HDRLEN]);
-    for attr in &msg.attrs {
-        match attr {
-            CmdAttr::Service(v) => emit_nested(out, attr.kind(), v),
-            CmdAttr::Dest(v) => emit_nested(out, attr.kind(), v),
-            CmdAttr::Daemon(v) => emit_nested(out, attr.kind(), v),
-            leaf => emit_one(out, leaf),
-        }
-    }
+    body(out);
     let mut header = NetlinkHeader::default();
     header.length = (out.len() - start) as u32;
     header.message_type = family;
@@ -81,13 +96,16 @@ pub fn encode_request(family: u16, msg: &IpvsMessage, seq: u32, flags: u16, out:
     header.emit(&mut out[start..start + NLMSG_HDRLEN]);
 }
 
-fn emit_one<T: Nla>(out: &mut Vec<u8>, attr: &T) {
+/// Append one attribute.
+pub fn emit_one<T: Nla>(out: &mut Vec<u8>, attr: &T) {
     let at = out.len();
     out.resize(at + attr.buffer_len(), 0);
     attr.emit(&mut out[at..]);
 }
 
-fn emit_nested<T: Nla>(out: &mut Vec<u8>, kind: u16, children: &[T]) {
+/// Append a nested attribute of `kind` (with `NLA_F_NESTED`) holding
+/// `children`.
+pub fn emit_nested<T: Nla>(out: &mut Vec<u8>, kind: u16, children: &[T]) {
     let at = out.len();
     out.resize(at + NLA_HEADER_SIZE, 0);
     for c in children {
@@ -369,10 +387,23 @@ impl Transport {
     /// so when the last ack arrives every earlier failure has arrived too.
     /// That saves one read per successful request.
     pub fn execute(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<std::result::Result<(), Errno>>> {
-        let mut results = vec![Ok(()); msgs.len()];
+        self.execute_with(msgs.len(), |i, family, seq, flags, out| {
+            encode_request(family, &msgs[i], seq, flags, out)
+        })
+    }
+
+    /// [`Transport::execute`] for `count` requests that `encode(i, family,
+    /// seq, flags, out)` appends, so callers can encode without building
+    /// messages first.
+    pub fn execute_with(
+        &mut self,
+        count: usize,
+        mut encode: impl FnMut(usize, u16, u32, u16, &mut Vec<u8>),
+    ) -> Result<Vec<std::result::Result<(), Errno>>> {
+        let mut results = vec![Ok(()); count];
         let mut incoming = Vec::new();
         let mut i = 0;
-        while i < msgs.len() {
+        while i < count {
             self.tx.clear();
             let start = i;
             if self
@@ -390,13 +421,13 @@ impl Transport {
             };
             let mut end = start;
             let mut last_at = 0;
-            while end < msgs.len()
+            while end < count
                 && end - start < self.batch_size.max(1)
                 && (end == start || self.tx.len() < MAX_BATCH_BYTES)
             {
                 last_at = self.tx.len();
                 let seq = self.take_seq();
-                encode_request(self.family, &msgs[end], seq, base, &mut self.tx);
+                encode(end, self.family, seq, base, &mut self.tx);
                 end += 1;
             }
             // The last request of the batch always asks for an ack: nlmsghdr
