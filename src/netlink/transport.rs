@@ -460,36 +460,45 @@ impl Transport {
         Ok(results)
     }
 
-    /// One acknowledged request; returns the reply messages it produced
-    /// (e.g. for `GET_SERVICE`, `GET_INFO`, `GET_CONFIG`).
-    pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
+    /// Send one request with `flags` and collect the messages it produced
+    /// until its ack or `NLMSG_DONE`: (entries, errno, interrupted).
+    fn round_trip(
+        &mut self,
+        msg: &IpvsMessage,
+        flags: u16,
+    ) -> Result<(Vec<IpvsMessage>, i32, bool)> {
         self.tx.clear();
         let seq = self.take_seq();
-        encode_request(
-            self.family,
-            msg,
-            seq,
-            NLM_F_REQUEST | NLM_F_ACK,
-            &mut self.tx,
-        );
+        encode_request(self.family, msg, seq, flags, &mut self.tx);
         self.send_tx(1)?;
-        let mut replies = Vec::new();
+        let mut entries = Vec::new();
+        let mut interrupted = false;
         let mut incoming = Vec::new();
         loop {
             self.recv_messages(&mut incoming)?;
             for m in incoming.drain(..) {
                 match m {
-                    Incoming::Data { seq: s, msg, .. } if s == seq => replies.push(msg),
-                    Incoming::Ack { seq: s, errno } if s == seq => {
-                        return if errno != 0 {
-                            Err(Error::Kernel(Errno(errno)))
-                        } else {
-                            Ok(replies)
-                        };
+                    Incoming::Data { seq: s, flags, msg } if s == seq => {
+                        interrupted |= flags & NLM_F_DUMP_INTR != 0;
+                        entries.push(msg);
+                    }
+                    Incoming::Done { seq: s, errno } | Incoming::Ack { seq: s, errno }
+                        if s == seq =>
+                    {
+                        return Ok((entries, errno, interrupted));
                     }
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// One acknowledged request; returns the reply messages it produced
+    /// (e.g. for `GET_SERVICE`, `GET_INFO`, `GET_CONFIG`).
+    pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
+        match self.round_trip(msg, NLM_F_REQUEST | NLM_F_ACK)? {
+            (replies, 0, _) => Ok(replies),
+            (_, errno, _) => Err(Error::Kernel(Errno(errno))),
         }
     }
 
@@ -510,50 +519,23 @@ impl Transport {
     /// dump request with `EBUSY` until the first has sent `NLMSG_DONE`, and
     /// it only produces `NLMSG_DONE` when we read. So dumps are not
     /// pipelined; each costs one `sendmsg` and (for small dumps) two reads.
+    /// A dump interrupted by a concurrent change (`NLM_F_DUMP_INTR`) or
+    /// refused with `EBUSY` is repeated, up to a limit.
     pub fn dump_many(
         &mut self,
         msgs: &[IpvsMessage],
     ) -> Result<Vec<std::result::Result<Vec<IpvsMessage>, Errno>>> {
         let mut results = Vec::with_capacity(msgs.len());
-        let mut incoming = Vec::new();
         for msg in msgs {
             let mut attempt = 0;
             let outcome = loop {
                 attempt += 1;
-                self.tx.clear();
-                let seq = self.take_seq();
-                encode_request(
-                    self.family,
-                    msg,
-                    seq,
-                    NLM_F_REQUEST | NLM_F_DUMP,
-                    &mut self.tx,
-                );
-                self.send_tx(1)?;
-                let mut entries = Vec::new();
-                let mut interrupted = false;
-                let end = 'recv: loop {
-                    self.recv_messages(&mut incoming)?;
-                    for m in incoming.drain(..) {
-                        match m {
-                            Incoming::Data { seq: s, flags, msg } if s == seq => {
-                                interrupted |= flags & NLM_F_DUMP_INTR != 0;
-                                entries.push(msg);
-                            }
-                            Incoming::Done { seq: s, errno } | Incoming::Ack { seq: s, errno }
-                                if s == seq =>
-                            {
-                                break 'recv errno;
-                            }
-                            _ => {}
-                        }
-                    }
-                };
-                let retry =
-                    (end == libc::EBUSY || (end == 0 && interrupted)) && attempt <= DUMP_RETRIES;
-                if !retry {
-                    break if end != 0 {
-                        Err(Errno(end))
+                let (entries, errno, interrupted) =
+                    self.round_trip(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
+                let again = errno == libc::EBUSY || (errno == 0 && interrupted);
+                if !again || attempt > DUMP_RETRIES {
+                    break if errno != 0 {
+                        Err(Errno(errno))
                     } else {
                         Ok(entries)
                     };
