@@ -639,8 +639,45 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
     finish(cmd, ce)
 }
 
+/// The option bits a matrix row marks with `want`.
+const fn rule_mask(row: &[u8; NUMBER_OF_OPT], want: u8) -> u64 {
+    let mut m = 0u64;
+    let mut j = 0;
+    while j < NUMBER_OF_OPT {
+        if row[j] == want {
+            m |= 1 << j;
+        }
+        j += 1;
+    }
+    m
+}
+
+/// Per command: the required, illegal and exclusive option bits.
+static RULE_MASKS: [[u64; 3]; 14] = {
+    let mut t = [[0u64; 3]; 14];
+    let mut i = 0;
+    while i < 14 {
+        let row = COMMANDS_V_OPTIONS[i];
+        t[i] = [
+            rule_mask(row, b'+'),
+            rule_mask(row, b'x'),
+            rule_mask(row, b'1'),
+        ];
+        i += 1;
+    }
+    t
+};
+
 fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), ParseError> {
     let row = COMMANDS_V_OPTIONS[cmd as usize];
+    // Fast acceptance: nothing required is missing, nothing illegal is
+    // given, at most one exclusive option. Otherwise the loop below finds
+    // the first violation in ipvsadm's order.
+    let [required, illegal, exclusive] = RULE_MASKS[cmd as usize];
+    if required & !options == 0 && illegal & options == 0 && (exclusive & options).count_ones() <= 1
+    {
+        return Ok(());
+    }
     let mut first_exclusive: Option<usize> = None;
     for (j, &rule) in row.iter().enumerate().take(NUMBER_OF_OPT) {
         let name = super::opts::OPT_NAMES[j];

@@ -21,6 +21,9 @@ fn is_sep(b: u8) -> bool {
 /// Reads commands (lists of words) from the bytes of the input.
 pub struct ConfigStream<'a> {
     input: &'a [u8],
+    /// `input` as text when it is valid UTF-8 (the usual case), so that
+    /// words are borrowed without checking each one.
+    text: Option<&'a str>,
     pos: usize,
     /// 1-based number of the line the last command started on.
     pub line: usize,
@@ -31,6 +34,7 @@ impl<'a> ConfigStream<'a> {
     pub fn new(input: &'a [u8]) -> Self {
         ConfigStream {
             input,
+            text: std::str::from_utf8(input).ok(),
             pos: 0,
             line: 0,
             next_line: 1,
@@ -69,18 +73,17 @@ impl<'a> ConfigStream<'a> {
                 continue;
             }
             let start = self.pos;
-            let rest = &self.input[start..];
-            let len = rest
-                .iter()
-                .take(MAX_TOKEN)
-                .position(|&b| is_sep(b))
-                .unwrap_or(rest.len().min(MAX_TOKEN));
-            self.pos += len;
-            let token = &self.input[start..start + len];
+            let limit = (start + MAX_TOKEN).min(self.input.len());
+            let mut end = start;
+            while end < limit && !is_sep(self.input[end]) {
+                end += 1;
+            }
+            self.pos = end;
+            let token = &self.input[start..end];
             if token != b"ipvsadm" {
-                words.push(match std::str::from_utf8(token) {
-                    Ok(t) => Cow::Borrowed(t),
-                    Err(_) => String::from_utf8_lossy(token),
+                words.push(match self.text.and_then(|t| t.get(start..end)) {
+                    Some(t) => Cow::Borrowed(t),
+                    None => String::from_utf8_lossy(token),
                 });
             }
             // The one separator after the token.

@@ -99,6 +99,38 @@ fn strtoul_auto(b: &[u8]) -> (u64, usize) {
 /// leading-zero octal), the last part filling the remaining bytes;
 /// trailing white space (and anything after it) is ignored.
 pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    plain_dotted_quad(s).or_else(|| inet_aton_general(s))
+}
+
+/// The common form `a.b.c.d` (decimal, no leading zeros, each ≤ 255), for
+/// which every reading agrees; `None` for anything else.
+fn plain_dotted_quad(s: &str) -> Option<Ipv4Addr> {
+    let b = s.as_bytes();
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, o) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && b[start] == b'0') {
+            return None;
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    (i == b.len()).then(|| Ipv4Addr::from(octets))
+}
+
+fn inet_aton_general(s: &str) -> Option<Ipv4Addr> {
     let b = s.as_bytes();
     let mut parts: Vec<u64> = Vec::with_capacity(4);
     let mut i = 0;
@@ -243,6 +275,18 @@ mod tests {
         assert_eq!(a("1..2"), None);
         assert_eq!(a("-1"), None);
         assert_eq!(a(""), None);
+        // The fast path and the general reading agree wherever both apply.
+        for t in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "192.0.2.1",
+            "10.20.30.40",
+            "1.2.3.04",
+            "1.2.3",
+            "256.1.1.1",
+        ] {
+            assert_eq!(inet_aton(t), inet_aton_general(t), "{t}");
+        }
     }
 
     #[test]
