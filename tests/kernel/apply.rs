@@ -4,42 +4,10 @@
 use crate::support::*;
 use ipvsadm_rs::model::*;
 use ipvsadm_rs::Ipvs;
-use std::io::Write;
 use std::net::UdpSocket;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Run {
-    stdout: String,
-    stderr: String,
-    status: i32,
-}
-
-fn ours(args: &[&str], stdin: Option<&str>) -> Run {
-    let bin = std::env::var("IPVS_OURS").unwrap_or_else(|_| "/opt/payload/bin/ipvsadm".into());
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ours");
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        status: out.status.code().unwrap_or(-1),
-    }
-}
-
-fn apply(text: &str, extra: &[&str]) -> Run {
+fn apply(text: &str, extra: &[&str]) -> Output {
     let mut args = vec!["apply"];
     args.extend(extra);
     args.push("-");

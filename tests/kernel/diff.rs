@@ -14,10 +14,8 @@
 //! ```
 //! Words split on blanks; `'…'` quotes a word (`''` is an empty word).
 
-use crate::support::{enter_netns, fresh_netns};
+use crate::support::{enter_netns, fresh_netns, oracle_bin, ours_bin, run_tool};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 const CASES: &str = include_str!("cases.txt");
 
@@ -125,37 +123,9 @@ struct Observed {
     state: String,
 }
 
-fn oracle_bin() -> String {
-    std::env::var("IPVS_ORACLE").unwrap_or_else(|_| "/opt/oracle/ipvsadm".into())
-}
-
-fn ours_bin() -> String {
-    std::env::var("IPVS_OURS").unwrap_or_else(|_| "/opt/payload/bin/ipvsadm".into())
-}
-
 fn run(bin: &str, arg0: &str, args: &[String], stdin: Option<&str>) -> (String, String, i32) {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(bin);
-    cmd.arg0(arg0)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
-    if let Some(input) = stdin {
-        let mut si = child.stdin.take().unwrap();
-        let _ = si.write_all(input.as_bytes());
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
+    let o = run_tool(bin, arg0, args, stdin);
+    (o.stdout, o.stderr, o.status)
 }
 
 /// The kernel state after a case: ipvsadm 1.31's `-S -n`, plus what it

@@ -76,26 +76,9 @@ fn listing_between_changes_matches_ipvsadm() {
 fn comment_lines_are_skipped() {
     let _gate = fresh_netns();
     let input = "# saved by ipvsadm-save\n-A -t 192.0.2.1:80 -s rr\n  # indented comment\n#-C\n-a -t 192.0.2.1:80 -r 198.51.100.1 -m\n";
-    let ours = std::env::var("IPVS_OURS").unwrap_or_else(|_| "/opt/payload/bin/ipvsadm".into());
-    let mut child = std::process::Command::new(ours)
-        .arg("-R")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-    assert_eq!(out.status.code(), Some(0));
+    let out = ours(&["-R"], Some(input));
+    assert_eq!(out.stderr, "");
+    assert_eq!(out.status, 0);
     assert_saved(&[
         "-A -t 192.0.2.1:80 -s rr",
         "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1",

@@ -72,18 +72,57 @@ pub struct Output {
     pub status: i32,
 }
 
-/// Run ipvsadm 1.31 (the oracle) with `args`, in this thread's netns.
-pub fn oracle(args: &[&str]) -> Output {
-    let bin = std::env::var("IPVS_ORACLE").unwrap_or_else(|_| "/opt/oracle/ipvsadm".into());
-    let out = Command::new(bin)
+/// Run `bin` (as `arg0`) with `args` and, if given, `stdin`, in this
+/// thread's netns.
+pub fn run_tool<S: AsRef<std::ffi::OsStr>>(
+    bin: &str,
+    arg0: &str,
+    args: &[S],
+    stdin: Option<&str>,
+) -> Output {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut child = Command::new(bin)
+        .arg0(arg0)
         .args(args)
-        .output()
-        .expect("run oracle ipvsadm");
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+    if let Some(input) = stdin {
+        let mut si = child.stdin.take().expect("stdin");
+        let _ = si.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().expect("wait");
     Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         status: out.status.code().unwrap_or(-1),
     }
+}
+
+pub fn oracle_bin() -> String {
+    std::env::var("IPVS_ORACLE").unwrap_or_else(|_| "/opt/oracle/ipvsadm".into())
+}
+
+pub fn ours_bin() -> String {
+    std::env::var("IPVS_OURS").unwrap_or_else(|_| "/opt/payload/bin/ipvsadm".into())
+}
+
+/// Run ipvsadm 1.31 (the oracle) with `args`, in this thread's netns.
+pub fn oracle(args: &[&str]) -> Output {
+    run_tool(&oracle_bin(), "ipvsadm", args, None)
+}
+
+/// Run our ipvsadm with `args` and, if given, `stdin`.
+pub fn ours(args: &[&str], stdin: Option<&str>) -> Output {
+    run_tool(&ours_bin(), "ipvsadm", args, stdin)
 }
 
 /// `ipvsadm -S -n` of the oracle: the kernel state as ipvsadm 1.31 sees it.
