@@ -669,98 +669,68 @@ static RULE_MASKS: [[u64; 3]; 14] = {
 };
 
 fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), ParseError> {
-    let row = COMMANDS_V_OPTIONS[cmd as usize];
     // Fast acceptance: nothing required is missing, nothing illegal is
-    // given, at most one exclusive option. Otherwise the loop below finds
+    // given, at most one exclusive option. Otherwise `matrix_check` finds
     // the first violation in ipvsadm's order.
     let [required, illegal, exclusive] = RULE_MASKS[cmd as usize];
     if required & !options == 0 && illegal & options == 0 && (exclusive & options).count_ones() <= 1
     {
         return Ok(());
     }
-    let mut first_exclusive: Option<usize> = None;
-    for (j, &rule) in row.iter().enumerate().take(NUMBER_OF_OPT) {
-        let name = super::opts::OPT_NAMES[j];
-        if options & (1u64 << j) == 0 {
-            if rule == b'+' {
-                return Err(fail(
-                    2,
-                    format!(
-                        "You need to supply the '{name}' option for the '{}' command",
-                        cmd.name()
-                    ),
-                ));
-            }
-        } else {
-            if rule == b'x' {
-                return Err(fail(
-                    2,
-                    format!("Illegal '{name}' option with the '{}' command", cmd.name()),
-                ));
-            }
-            if rule == b'1' {
-                match first_exclusive {
-                    None => first_exclusive = Some(j),
-                    Some(last) => {
-                        return Err(fail(
-                            2,
-                            format!(
-                                "The option '{name}' conflicts with the '{}' option in the '{}' command",
-                                super::opts::OPT_NAMES[last],
-                                cmd.name()
-                            ),
-                        ))
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    let row = COMMANDS_V_OPTIONS[cmd as usize];
+    let rules = (0..NUMBER_OF_OPT).map(|j| (row[j], 1u64 << j, super::opts::OPT_NAMES[j]));
+    matrix_check(rules, options, &format!("'{}' command", cmd.name()))
 }
 
 fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), ParseError> {
     let Some(row) = TUNNEL_TYPES_V_OPTIONS.get(usize::from(tun_type)) else {
         return Ok(());
     };
-    let tname = TUN_NAMES[usize::from(tun_type)];
-    let mut first_exclusive: Option<Opt> = None;
-    for (j, o) in TUN_OPTS.iter().enumerate() {
-        let rule = row[j];
-        if options & o.bit() == 0 {
-            if rule == b'+' {
+    let rules = TUN_OPTS
+        .iter()
+        .enumerate()
+        .map(|(j, o)| (row[j], o.bit(), o.name()));
+    matrix_check(
+        rules,
+        options,
+        &format!("'{}' tunnel type", TUN_NAMES[usize::from(tun_type)]),
+    )
+}
+
+/// ipvsadm's `generic_opt_check`/`tunnel_opt_check`: walk the (rule, option
+/// bit, option name) columns in order and report the first violation —
+/// `+` required but absent, `x` present but illegal, a second `1` present.
+/// `what` names the row ("'add-server' command", "'gue' tunnel type").
+fn matrix_check<'n>(
+    rules: impl Iterator<Item = (u8, u64, &'n str)>,
+    options: u64,
+    what: &str,
+) -> Result<(), ParseError> {
+    let mut first_exclusive: Option<&str> = None;
+    for (rule, bit, name) in rules {
+        let given = options & bit != 0;
+        match (rule, given) {
+            (b'+', false) => {
                 return Err(fail(
                     2,
-                    format!(
-                        "You need to supply the '{}' option for the '{tname}' tunnel type",
-                        o.name()
-                    ),
-                ));
+                    format!("You need to supply the '{name}' option for the {what}"),
+                ))
             }
-        } else {
-            if rule == b'x' {
-                return Err(fail(
-                    2,
-                    format!(
-                        "Illegal '{}' option with the '{tname}' tunnel type",
-                        o.name()
-                    ),
-                ));
+            (b'x', true) => {
+                return Err(fail(2, format!("Illegal '{name}' option with the {what}")))
             }
-            if rule == b'1' {
-                match first_exclusive {
-                    None => first_exclusive = Some(*o),
-                    Some(last) => {
-                        return Err(fail(
-                            2,
-                            format!(
-                                "The option '{}' conflicts with the '{}' option in the '{tname}' tunnel type",
-                                o.name(),
-                                last.name()
-                            ),
-                        ))
-                    }
+            (b'1', true) => match first_exclusive {
+                None => first_exclusive = Some(name),
+                Some(last) => {
+                    return Err(fail(
+                        2,
+                        format!(
+                            "The option '{name}' conflicts with the '{last}' option in the {what}"
+                        ),
+                    ))
                 }
-            }
+            },
+            _ => {}
         }
     }
     Ok(())

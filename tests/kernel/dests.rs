@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use ipvsadm_rs::model::*;
-use ipvsadm_rs::{Errno, Error, Ipvs};
+use ipvsadm_rs::Ipvs;
 use std::net::IpAddr;
 
 fn ip(s: &str) -> IpAddr {
@@ -47,10 +47,7 @@ fn forwarding_methods_ipv4() {
     ]);
 
     // Duplicate → EEXIST; edit; delete; missing → ENOENT.
-    match ipvs.add_dest(&key, &masq) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::EEXIST),
-        other => panic!("expected EEXIST, got {other:?}"),
-    }
+    assert_errno(ipvs.add_dest(&key, &masq), libc::EEXIST);
     let mut edited = masq.clone();
     edited.weight = 7;
     edited.u_threshold = 100;
@@ -60,10 +57,7 @@ fn forwarding_methods_ipv4() {
     let g = got.iter().find(|d| d.addr == masq.addr).unwrap();
     assert_eq!((g.weight, g.u_threshold, g.l_threshold), (7, 100, 20));
     ipvs.del_dest(&key, &route.addr, route.port).unwrap();
-    match ipvs.del_dest(&key, &route.addr, route.port) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::ENOENT),
-        other => panic!("expected ENOENT, got {other:?}"),
-    }
+    assert_errno(ipvs.del_dest(&key, &route.addr, route.port), libc::ENOENT);
     assert_saved(&[
         "-A -t 192.0.2.1:80 -s wrr",
         "-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 7",
@@ -72,17 +66,11 @@ fn forwarding_methods_ipv4() {
 
     // A real server of a missing service: ESRCH.
     let other = ServiceKey::tcp(ip("192.0.2.9"), 80);
-    match ipvs.add_dest(&other, &masq) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::ESRCH),
-        other => panic!("expected ESRCH, got {other:?}"),
-    }
+    assert_errno(ipvs.add_dest(&other, &masq), libc::ESRCH);
     // l_threshold above u_threshold: ERANGE.
     let mut bad = dest("198.51.100.9", 80, FwdMethod::Masq, 1);
     bad.l_threshold = 5;
-    match ipvs.add_dest(&key, &bad) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::ERANGE),
-        other => panic!("expected ERANGE, got {other:?}"),
-    }
+    assert_errno(ipvs.add_dest(&key, &bad), libc::ERANGE);
 }
 
 #[test]
@@ -179,10 +167,7 @@ fn tunnel_types_and_checksum_flags() {
     // GUE without a port is refused by the kernel.
     let mut d = dest("198.51.100.17", 0, FwdMethod::Tunnel, 1);
     d.tun_type = TunType::Gue;
-    match ipvs.add_dest(&key, &d) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::EINVAL),
-        other => panic!("expected EINVAL, got {other:?}"),
-    }
+    assert_errno(ipvs.add_dest(&key, &d), libc::EINVAL);
 }
 
 #[test]
@@ -204,8 +189,8 @@ fn ipv4_real_server_behind_ipv6_tunnel_service() {
         "-a -t [2001:db8::443]:443 -r [2001:db8:1::21]:443 -i -w 5 --tun-type ipip",
     ]);
     // Mixed families need tunnelling: NAT is refused.
-    match ipvs.add_dest(&key, &dest("198.51.100.22", 443, FwdMethod::Masq, 1)) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::EINVAL),
-        other => panic!("expected EINVAL, got {other:?}"),
-    }
+    assert_errno(
+        ipvs.add_dest(&key, &dest("198.51.100.22", 443, FwdMethod::Masq, 1)),
+        libc::EINVAL,
+    );
 }

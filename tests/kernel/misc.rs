@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use ipvsadm_rs::model::*;
-use ipvsadm_rs::{Errno, Error, Ipvs};
+use ipvsadm_rs::Ipvs;
 use std::net::{IpAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -71,10 +71,10 @@ fn zero_one_service_and_all() {
     assert_eq!(line.split_whitespace().nth(2), Some("0"), "{line}");
 
     // Zeroing a missing service: ESRCH.
-    match ipvs.zero(Some(&ServiceKey::udp(ip("192.0.2.3"), 53))) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::ESRCH),
-        other => panic!("expected ESRCH, got {other:?}"),
-    }
+    assert_errno(
+        ipvs.zero(Some(&ServiceKey::udp(ip("192.0.2.3"), 53))),
+        libc::ESRCH,
+    );
 }
 
 #[test]
@@ -179,16 +179,10 @@ fn sync_daemons_start_list_stop() {
         )
     );
 
-    match ipvs.start_daemon(&master) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::EEXIST),
-        other => panic!("expected EEXIST, got {other:?}"),
-    }
+    assert_errno(ipvs.start_daemon(&master), libc::EEXIST);
     ipvs.stop_daemon(DaemonState::Master, 0).unwrap();
     ipvs.stop_daemon(DaemonState::Backup, 0).unwrap();
     assert!(ipvs.daemons().unwrap().is_empty());
     assert_eq!(oracle(&["-L", "--daemon"]).stdout, "");
-    match ipvs.stop_daemon(DaemonState::Master, 0) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::ESRCH),
-        other => panic!("expected ESRCH, got {other:?}"),
-    }
+    assert_errno(ipvs.stop_daemon(DaemonState::Master, 0), libc::ESRCH);
 }

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use ipvsadm_rs::model::*;
-use ipvsadm_rs::{Errno, Error, Ipvs};
+use ipvsadm_rs::Ipvs;
 use std::net::IpAddr;
 
 fn ip(s: &str) -> IpAddr {
@@ -28,10 +28,7 @@ fn lifecycle(key: ServiceKey, saved_add: &str, saved_edit: &str) {
     assert_saved(&[saved_add]);
 
     // Adding it again is refused with EEXIST.
-    match ipvs.add_service(&svc) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::EEXIST),
-        other => panic!("expected EEXIST, got {other:?}"),
-    }
+    assert_errno(ipvs.add_service(&svc), libc::EEXIST);
 
     let mut edited = svc.clone();
     edited.scheduler = "wlc".into();
@@ -53,10 +50,7 @@ fn lifecycle(key: ServiceKey, saved_add: &str, saved_edit: &str) {
     ipvs.del_service(&key).unwrap();
     assert!(ipvs.services().unwrap().is_empty());
     assert_saved(&[]);
-    match ipvs.service(&key) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::ESRCH),
-        other => panic!("expected ESRCH, got {other:?}"),
-    }
+    assert_errno(ipvs.service(&key), libc::ESRCH);
 }
 
 #[test]
@@ -166,10 +160,7 @@ fn flags_pe_and_one_packet() {
 
     // An unknown scheduler is refused with ENOENT and changes nothing.
     let bad = Service::new(ServiceKey::tcp(ip("192.0.2.6"), 80), "nosuchsched");
-    match ipvs.add_service(&bad) {
-        Err(Error::Kernel(Errno(e))) => assert_eq!(e, libc::ENOENT),
-        other => panic!("expected ENOENT, got {other:?}"),
-    }
+    assert_errno(ipvs.add_service(&bad), libc::ENOENT);
     assert_eq!(ipvs.services().unwrap().len(), 1);
 }
 

@@ -138,3 +138,12 @@ pub fn assert_saved(lines: &[&str]) {
     let want: String = lines.iter().map(|l| format!("{l}\n")).collect();
     assert_eq!(oracle_save(), want);
 }
+
+/// Assert that a library call failed with this kernel errno.
+#[track_caller]
+pub fn assert_errno<T: std::fmt::Debug>(r: Result<T, ipvsadm_rs::Error>, errno: i32) {
+    match r {
+        Err(ipvsadm_rs::Error::Kernel(ipvsadm_rs::Errno(e))) => assert_eq!(e, errno),
+        other => panic!("expected errno {errno}, got {other:?}"),
+    }
+}
