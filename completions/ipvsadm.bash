@@ -11,7 +11,7 @@ _ipvsadm() {
         case "${COMP_WORDS[1]}" in
         apply)
             case "$cur" in
-                -?*) mapfile -t COMPREPLY < <(compgen -W "--dry-run --drain --help" -- "$cur") ;;
+                -?*) mapfile -t COMPREPLY < <(compgen -W "--dry-run --drain --incremental --verbose --help" -- "$cur") ;;
                 *) compopt -o filenames 2>/dev/null
                    mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
             esac

@@ -106,6 +106,8 @@ complete -c ipvsadm -n __ipvsadm_first_word -a state -d 'Print the whole IPVS st
 complete -c ipvsadm -n __ipvsadm_first_word -a completions -d 'Print a shell completion script'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l dry-run -d 'Print the changes as ipvsadm commands, change nothing'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l drain -d 'Set real servers to remove that have connections to weight 0'
+complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l incremental -d 'Diff against the record of the last apply, read only what differs'
+complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l verbose -d 'Say on standard error how the state was read'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand state' -l json -d 'Print JSON instead of rules'

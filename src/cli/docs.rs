@@ -81,6 +81,11 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
                 "drain",
                 "Set real servers to remove that have connections to weight 0",
             ),
+            (
+                "incremental",
+                "Diff against the record of the last apply, read only what differs",
+            ),
+            ("verbose", "Say on standard error how the state was read"),
             ("help", "Show the usage text"),
         ],
         arg: SubArg::File,

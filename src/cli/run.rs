@@ -70,6 +70,8 @@ pub struct Ctx<W: Write> {
     pub program: String,
     ipvs: Option<Ipvs>,
     pub out: W,
+    /// The apply record of this namespace was removed (once is enough).
+    record_forgotten: bool,
 }
 
 impl<W: Write> Ctx<W> {
@@ -78,6 +80,17 @@ impl<W: Write> Ctx<W> {
             program: program.to_string(),
             ipvs: None,
             out,
+            record_forgotten: false,
+        }
+    }
+
+    /// Before changing the tables: remove the record `apply` keeps of
+    /// them, which would no longer describe them (`apply::record`).
+    /// Zeroing counters changes nothing it records.
+    fn forget_record(&mut self, ops: &[Op]) {
+        if !self.record_forgotten && ops.iter().any(|op| !matches!(op, Op::Zero(_))) {
+            crate::apply::record::forget();
+            self.record_forgotten = true;
         }
     }
 
@@ -152,6 +165,7 @@ impl<W: Write> Ctx<W> {
         if pending.ops.is_empty() {
             return Ok(0);
         }
+        self.forget_record(&pending.ops);
         let ipvs = self.ipvs()?;
         let outcome = ipvs.apply(&pending.ops);
         let mut last = 0;
@@ -210,6 +224,7 @@ impl<W: Write> Ctx<W> {
                 Ok(0)
             }
             Action::Change(op, call) => {
+                self.forget_record(std::slice::from_ref(&op));
                 let ipvs = self.ipvs()?;
                 match ipvs.apply(std::slice::from_ref(&op)) {
                     Ok(r) => match r.into_iter().next() {

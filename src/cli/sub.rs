@@ -5,13 +5,15 @@
 //! * `ipvsadm state [--json]` — the whole state (timeouts, services, real
 //!   servers with thresholds, sync daemons) as rules that `ipvsadm -R` or
 //!   `ipvsadm apply` restore, or as JSON.
-//! * `ipvsadm apply [--dry-run] [--drain] FILE|-` — make the kernel match
-//!   FILE (rules or JSON), changing only what differs, rolling back on
-//!   failure.
+//! * `ipvsadm apply [--dry-run] [--drain] [--incremental] FILE|-` — make
+//!   the kernel match FILE (rules or JSON), changing only what differs,
+//!   rolling back on failure; with `--incremental`, against the record of
+//!   the last apply (`apply::incremental`).
 //! * `ipvsadm completions bash|zsh|fish` — the shell completion script,
 //!   generated from the flag table (`cli::docs`).
 
 use super::run::ipvs_strerror;
+use crate::apply::incremental::{self, Prepared};
 use crate::apply::{self, Failure};
 use crate::format;
 use crate::Ipvs;
@@ -20,7 +22,7 @@ use std::io::{Read, Write};
 /// The subcommand words.
 pub const SUBCOMMANDS: &[&str] = &["apply", "state", "completions"];
 
-const APPLY_USAGE: &str = "Usage: ipvsadm apply [--dry-run] [--drain] FILE|-
+const APPLY_USAGE: &str = "Usage: ipvsadm apply [--dry-run] [--drain] [--incremental] [-v] FILE|-
 Make the IPVS tables match FILE (ipvsadm rules as -S or `ipvsadm state`
 print them, '#' comments allowed; or the JSON of --json), changing only what
 differs: services and real servers are edited in place, new real servers are
@@ -30,6 +32,15 @@ kernel refuses a change, every change made is undone.
   --dry-run   print the changes as ipvsadm commands, change nothing
   --drain     real servers to remove that still have connections get
               weight 0 instead (a later apply removes them once idle)
+  --incremental
+              diff FILE against the record the last apply kept (in
+              /run/ipvsadm-rs) and read from the kernel only the services
+              that differ; if the kernel no longer matches that record
+              (service count, or a service the change touches), or there is
+              none, do the full apply. Rules files only. Changes another
+              tool made to services FILE does not change go unnoticed.
+  -v, --verbose
+              say on standard error how the state was read
 Exit status: 0 done, 1 invalid input or usage, 2 refused and rolled back,
 3 rollback incomplete, 4 cannot reach IPVS.
 ";
@@ -152,7 +163,8 @@ fn completions_main(args: &[String]) -> Result<i32, i32> {
 }
 
 fn apply_main(args: &[String]) -> Result<i32, i32> {
-    let (mut dry_run, mut drain, mut file) = (false, false, None::<String>);
+    let (mut dry_run, mut drain, mut incremental, mut verbose) = (false, false, false, false);
+    let mut file = None::<String>;
     let mut p = lexopt::Parser::from_args(args.iter().cloned());
     while let Some(arg) = p
         .next()
@@ -161,6 +173,8 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
         match arg {
             lexopt::Arg::Long("dry-run") => dry_run = true,
             lexopt::Arg::Long("drain") => drain = true,
+            lexopt::Arg::Long("incremental") => incremental = true,
+            lexopt::Arg::Long("verbose") | lexopt::Arg::Short('v') => verbose = true,
             lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
                 print!("{APPLY_USAGE}");
                 return Ok(0);
@@ -191,21 +205,100 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
         })?;
         (file.clone(), s)
     };
-    let want = apply::read(&text, &display).map_err(|errors| {
+    let invalid = |errors: Vec<String>| {
         for e in errors {
             eprintln!("{e}");
         }
         1
-    })?;
-    let mut ipvs = connect("apply")?;
-    let before = apply::current(&mut ipvs).map_err(|e| {
+    };
+    let unreachable = |e: crate::Error| {
         eprintln!("ipvsadm apply: {}", ipvs_strerror(None, e.errno()));
         4
-    })?;
+    };
+    let json = text.trim_start().starts_with('{');
+    let note = |what: &str| {
+        if verbose {
+            eprintln!("ipvsadm apply: {what}");
+        }
+    };
+    let mut ipvs = None;
+    if incremental && json {
+        note("JSON input: reading the whole table");
+    } else if incremental {
+        match apply::record::load() {
+            None => note("no record of the last apply: reading the whole table"),
+            Some(rec) => {
+                let ipvs = match &mut ipvs {
+                    Some(i) => i,
+                    None => ipvs.insert(connect("apply")?),
+                };
+                match incremental::prepare(ipvs, rec, &text, &display).map_err(unreachable)? {
+                    Prepared::Ready(part) => {
+                        let t = &part.touched;
+                        note(&format!(
+                            "incremental: read {} service(s){}{} that differ from the record",
+                            t.keys.len(),
+                            if t.timeouts { ", the timeouts" } else { "" },
+                            if t.daemons { ", the daemons" } else { "" },
+                        ));
+                        let steps = apply::plan(&part.before, &part.want, drain);
+                        let touched = part.touched.clone();
+                        let reread = &mut |i: &mut Ipvs| incremental::read_part(i, &touched);
+                        return run_plan(
+                            ipvs,
+                            &steps,
+                            &part.before,
+                            reread,
+                            dry_run,
+                            &display,
+                            Some(part.record),
+                        );
+                    }
+                    Prepared::Invalid(errors) => return Err(invalid(errors)),
+                    Prepared::Stale(why) => note(&format!("{why}: reading the whole table")),
+                }
+            }
+        }
+    }
+    // The full apply: the whole file, the whole table.
+    let (want, record) = if json {
+        (apply::read(&text, &display).map_err(invalid)?, None)
+    } else {
+        let (want, owners) = apply::read_rules_owned(&text, &display).map_err(invalid)?;
+        let record = incremental::full_record(&text, &owners, &want);
+        (want, Some(record))
+    };
+    let ipvs = match &mut ipvs {
+        Some(i) => i,
+        None => ipvs.insert(connect("apply")?),
+    };
+    let before = apply::current(ipvs).map_err(unreachable)?;
     let steps = apply::plan(&before, &want, drain);
+    run_plan(
+        ipvs,
+        &steps,
+        &before,
+        &mut apply::current,
+        dry_run,
+        &display,
+        record,
+    )
+}
+
+/// Print (`dry_run`) or carry out `steps`; on success store `record` (or,
+/// without one, forget any), on failure forget it.
+fn run_plan(
+    ipvs: &mut Ipvs,
+    steps: &[apply::Step],
+    before: &crate::model::Document,
+    reread: &mut dyn FnMut(&mut Ipvs) -> Result<crate::model::Document, crate::Error>,
+    dry_run: bool,
+    display: &str,
+    record: Option<apply::record::Record>,
+) -> Result<i32, i32> {
     if dry_run {
         let mut out = String::new();
-        for s in &steps {
+        for s in steps {
             out.push_str(&apply::op_command(&s.op));
             out.push('\n');
         }
@@ -221,8 +314,16 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
         };
         format!("{at}{}", apply::op_command(&s.op))
     };
-    match apply::execute(&mut ipvs, &steps, &before, 256) {
-        Ok(()) => Ok(0),
+    // Until the record is stored again, none describes the tables.
+    apply::record::forget();
+    match apply::execute(ipvs, steps, before, 256, reread) {
+        Ok(()) => {
+            if let Some(rec) = record {
+                // Without it the next --incremental apply reads everything.
+                let _ = apply::record::save(&rec);
+            }
+            Ok(0)
+        }
         Err(Failure::RolledBack {
             index,
             errno,

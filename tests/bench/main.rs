@@ -10,6 +10,8 @@
 //!                                  socket (diagnostics; runs on any host)
 //! bench raw-dump [RECVBUF]         floor-dump's requests over a plain socket, replies
 //!                                  only walked for NLMSG_DONE (diagnostics)
+//! bench read-costs FILE            what apply's reading costs, part by part: FILE
+//!                                  parsed, services dump, /proc/net/ip_vs, whole table
 //! ```
 //!
 //! Every figure is the wall time of the measured part only, from
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Some("time") => time(&args[1..]),
         Some("raw-dump") => raw_dump(&args[1..]),
         Some("prep") => prep(&args[1..]),
+        Some("read-costs") => read_costs(&args[1..]),
         _ => Err(usage()),
     };
     match r {
@@ -375,6 +378,40 @@ fn prep(args: &[String]) -> Res<ExitCode> {
         us(t1, t2),
         us(t2, t3),
         us(t3, t4)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `read-costs FILE`: the parts of what `apply` reads, each timed alone.
+fn read_costs(args: &[String]) -> Res<ExitCode> {
+    let file = args.first().ok_or_else(usage)?;
+    let t0 = Instant::now();
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let want = ipvsadm_rs::apply::read(&text, file).map_err(|e| format!("{e:?}"))?;
+    let parse = t0.elapsed().as_secs_f64();
+    eprintln!("read-costs: parse={parse:.6}");
+    let mut t = Transport::open().map_err(|e| format!("netlink: {e}"))?;
+    let t1 = Instant::now();
+    let services = t
+        .dump(&IpvsMessage::get_service(None))
+        .map_err(|e| format!("GET_SERVICE dump: {e}"))?;
+    let svc_dump = t1.elapsed().as_secs_f64();
+    drop(t);
+    let t2 = Instant::now();
+    let proc_text = std::fs::read_to_string("/proc/self/net/ip_vs")
+        .map_err(|e| format!("/proc/self/net/ip_vs: {e}"))?;
+    let proc_read = t2.elapsed().as_secs_f64();
+    let mut ipvs = ipvsadm_rs::Ipvs::connect().map_err(|e| format!("connect: {e}"))?;
+    let t3 = Instant::now();
+    let table = ipvs.table().map_err(|e| format!("table: {e}"))?;
+    let whole = t3.elapsed().as_secs_f64();
+    println!(
+        "read-costs parse={parse:.6} services-dump={svc_dump:.6} proc={proc_read:.6} table={whole:.6} \
+         want={} services={} proc-bytes={} table={}",
+        want.services.len(),
+        services.len(),
+        proc_text.len(),
+        table.len()
     );
     Ok(ExitCode::SUCCESS)
 }

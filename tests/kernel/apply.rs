@@ -247,3 +247,266 @@ fn invalid_input_touches_nothing() {
     assert!(r.stderr.starts_with("<stdin>:1:"), "{}", r.stderr);
     assert_eq!(oracle_save(), before);
 }
+
+const BASE: &str = "\
+-A -t 192.0.2.1:80 -s wrr
+-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1 -x 50 -y 5
+-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1
+-A -u 192.0.2.1:53 -s rr
+-a -u 192.0.2.1:53 -r 198.51.100.1:53 -m
+-A -f 7 -s sh
+-a -f 7 -r 198.51.100.3:0 -g -w 2
+";
+
+/// `apply --incremental -v`: its output and the note it wrote.
+fn apply_inc(text: &str) -> (Output, String) {
+    let r = apply(text, &["--incremental", "-v"]);
+    let note = r.stderr.lines().next().unwrap_or_default().to_string();
+    (r, note)
+}
+
+#[test]
+fn incremental_apply_reads_only_what_changed() {
+    let _gate = fresh_netns();
+    // No record yet: the whole table is read.
+    let (r, note) = apply_inc(BASE);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(
+        note,
+        "ipvsadm apply: no record of the last apply: reading the whole table"
+    );
+    let mut ipvs = Ipvs::connect().unwrap();
+    let dns = ServiceKey::udp("192.0.2.1".parse().unwrap(), 53);
+    let conns = traffic(&mut ipvs, &dns, "192.0.2.1:53");
+
+    // One weight: one service read, one change, the rest untouched.
+    let changed = BASE.replace("198.51.100.2:80 -m -w 1", "198.51.100.2:80 -m -w 4");
+    let plan = apply(&changed, &["--incremental", "--dry-run"]);
+    assert_eq!(
+        plan.stdout,
+        "-e -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 4\n"
+    );
+    let (r, note) = apply_inc(&changed);
+    assert_eq!(
+        (r.status, note.as_str()),
+        (
+            0,
+            "ipvsadm apply: incremental: read 1 service(s) that differ from the record"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(ipvs.service(&dns).unwrap().stats.conns, conns);
+    // The same file again: nothing differs, nothing is read.
+    let (r, note) = apply_inc(&changed);
+    assert_eq!(
+        (r.status, note.as_str()),
+        (
+            0,
+            "ipvsadm apply: incremental: read 0 service(s) that differ from the record"
+        )
+    );
+
+    // A service added (in the middle, with a comment), one removed, the
+    // timeouts set: the result is what the full apply makes.
+    let next = changed
+        .replace(
+            "-A -u 192.0.2.1:53 -s rr\n",
+            "# new\n-A -t 192.0.2.9:443 -s lc\n-a -t 192.0.2.9:443 -r 198.51.100.9:443 -m\n-A -u 192.0.2.1:53 -s rr\n",
+        )
+        .replace("-A -f 7 -s sh\n-a -f 7 -r 198.51.100.3:0 -g -w 2\n", "--set 100 20 30\n");
+    let (r, note) = apply_inc(&next);
+    assert_eq!(
+        (r.status, note.as_str()),
+        (0, "ipvsadm apply: incremental: read 3 service(s), the timeouts that differ from the record"),
+        "{}",
+        r.stderr
+    );
+    let want = [
+        "-A -t 192.0.2.1:80 -s wrr",
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1",
+        "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 4",
+        "-A -t 192.0.2.9:443 -s lc",
+        "-a -t 192.0.2.9:443 -r 198.51.100.9:443 -m -w 1",
+        "-A -u 192.0.2.1:53 -s rr",
+        "-a -u 192.0.2.1:53 -r 198.51.100.1:53 -m -w 1",
+    ];
+    assert_saved(&want);
+    let t = ipvs.timeouts().unwrap();
+    assert_eq!((t.tcp, t.tcp_fin, t.udp), (100, 20, 30));
+    assert_eq!(ipvs.service(&dns).unwrap().stats.conns, conns);
+    // The full apply finds nothing left to do.
+    let plan = apply(&next, &["--dry-run"]);
+    assert_eq!((plan.status, plan.stdout.as_str()), (0, ""));
+    // Thresholds are compared too (the first real server keeps -x 50 -y 5).
+    let mut th: Vec<(String, u32, u32)> = ipvs
+        .dests(&ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80))
+        .unwrap()
+        .iter()
+        .map(|d| (d.addr.to_string(), d.u_threshold, d.l_threshold))
+        .collect();
+    th.sort();
+    assert_eq!(
+        th,
+        vec![
+            ("198.51.100.1".into(), 50, 5),
+            ("198.51.100.2".into(), 0, 0)
+        ]
+    );
+}
+
+#[test]
+fn incremental_apply_reads_everything_when_the_record_is_stale() {
+    let _gate = fresh_netns();
+    assert_eq!(apply(BASE, &[]).status, 0);
+    let changed = BASE.replace("198.51.100.2:80 -m -w 1", "198.51.100.2:80 -m -w 4");
+    let full = |why: &str| format!("ipvsadm apply: {why}: reading the whole table");
+
+    // Another tool added a service: the count differs; the full apply
+    // removes it again.
+    assert_eq!(oracle(&["-A", "-t", "203.0.113.1:80"]).status, 0);
+    let (r, note) = apply_inc(&changed);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(
+        note,
+        full("the number of services changed since the last apply")
+    );
+    let plan = apply(&changed, &["--dry-run"]);
+    assert_eq!((plan.status, plan.stdout.as_str()), (0, ""));
+
+    // Another tool changed the service this change touches.
+    assert_eq!(
+        oracle(&[
+            "-e",
+            "-t",
+            "192.0.2.1:80",
+            "-r",
+            "198.51.100.1:80",
+            "-m",
+            "-w",
+            "9"
+        ])
+        .status,
+        0
+    );
+    let (r, note) = apply_inc(&BASE.replace("-s wrr", "-s rr"));
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(
+        note,
+        full("a service the change touches differs from the record of the last apply")
+    );
+    assert_eq!(
+        apply(&BASE.replace("-s wrr", "-s rr"), &["--dry-run"]).stdout,
+        ""
+    );
+
+    // Our own commands forget the record.
+    assert_eq!(ours(&["-Z"], None).status, 0);
+    let (_, note) = apply_inc(BASE);
+    assert!(note.contains("incremental: read 1"), "{note}");
+    assert_eq!(
+        ours(
+            &[
+                "-e",
+                "-u",
+                "192.0.2.1:53",
+                "-r",
+                "198.51.100.1:53",
+                "-m",
+                "-w",
+                "3"
+            ],
+            None
+        )
+        .status,
+        0
+    );
+    let (r, note) = apply_inc(BASE);
+    assert_eq!(r.status, 0);
+    assert_eq!(
+        note,
+        "ipvsadm apply: no record of the last apply: reading the whole table"
+    );
+    assert_saved(&[
+        "-A -t 192.0.2.1:80 -s wrr",
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1",
+        "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1",
+        "-A -u 192.0.2.1:53 -s rr",
+        "-a -u 192.0.2.1:53 -r 198.51.100.1:53 -m -w 1",
+        "-A -f 7 -s sh",
+        "-a -f 7 -r 198.51.100.3:0 -g -w 2",
+    ]);
+
+    // The documented blind spot: another tool's change to a service the
+    // file does not touch, with the count unchanged, stays.
+    assert_eq!(
+        oracle(&[
+            "-e",
+            "-u",
+            "192.0.2.1:53",
+            "-r",
+            "198.51.100.1:53",
+            "-m",
+            "-w",
+            "3"
+        ])
+        .status,
+        0
+    );
+    let (r, note) = apply_inc(&changed);
+    assert!(note.contains("incremental: read 1"), "{note}");
+    assert_eq!(r.status, 0);
+    assert!(oracle_save().contains("-a -u 192.0.2.1:53 -r 198.51.100.1:53 -m -w 3\n"));
+    // The full apply sees it.
+    assert_eq!(
+        apply(&changed, &["--dry-run"]).stdout,
+        "-e -u 192.0.2.1:53 -r 198.51.100.1:53 -m -w 1\n"
+    );
+}
+
+#[test]
+fn incremental_apply_checks_changed_lines_and_rolls_back() {
+    let _gate = fresh_netns();
+    assert_eq!(apply(BASE, &[]).status, 0);
+    let before = oracle_save();
+    // Errors in changed lines, and errors that changed lines cause with
+    // unchanged ones (a service defined twice, a real server above its
+    // service), with the new file's line numbers.
+    let bad = BASE.replace("-m -w 1 -x 50", "-m -w many -x 50").replace(
+        "-A -f 7 -s sh\n",
+        "-A -f 7 -s sh\n-A -u 192.0.2.1:53 -s wlc\n",
+    );
+    let (r, _) = apply_inc(&bad);
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        "<stdin>:2: illegal weight specified\n<stdin>:7: service already defined at line 4\n"
+    );
+    let moved = BASE.replace(
+        "-A -u 192.0.2.1:53 -s rr\n-a -u 192.0.2.1:53 -r 198.51.100.1:53 -m\n",
+        "-a -u 192.0.2.1:53 -r 198.51.100.1:53 -m\n-A -u 192.0.2.1:53 -s rr\n",
+    );
+    let (r, _) = apply_inc(&moved);
+    assert_eq!(
+        (r.status, r.stderr.as_str()),
+        (
+            1,
+            "<stdin>:4: real server for a service not defined above\n"
+        )
+    );
+    assert_eq!(oracle_save(), before);
+
+    // The kernel refuses a changed line: everything is undone.
+    let refused = BASE
+        .replace("198.51.100.2:80 -m -w 1", "198.51.100.2:80 -m -w 4")
+        .replace("198.51.100.1:53 -m", "224.0.0.1:53 -m");
+    let (r, _) = apply_inc(&refused);
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .ends_with("ipvsadm apply: 2 change(s) rolled back; the tables are as before\n"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(oracle_save(), before);
+}

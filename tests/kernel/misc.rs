@@ -186,3 +186,49 @@ fn sync_daemons_start_list_stop() {
     assert_eq!(oracle(&["-L", "--daemon"]).stdout, "");
     assert_errno(ipvs.stop_daemon(DaemonState::Master, 0), libc::ESRCH);
 }
+
+/// Linux 6.1 resumes a services dump by a position counted over every
+/// namespace's services; a service added in another namespace between the
+/// two reads of a dump pushes ours past that position and the kernel sends
+/// it again. `Ipvs::services` lists each service once all the same. Runs
+/// alone: the churn would disturb other tests' dumps.
+#[test]
+fn services_dump_lists_each_service_once_under_churn() {
+    let _gate = fresh_netns_alone();
+    let mut ipvs = Ipvs::connect().unwrap();
+    let key = ServiceKey::tcp(ip("192.0.2.1"), 80);
+    ipvs.add_service(&Service::new(key, "rr")).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (raw_repeats, rounds) = std::thread::scope(|s| {
+        let churn = s.spawn(|| {
+            enter_netns();
+            let mut other = Ipvs::connect().unwrap();
+            let mut n = 0u16;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let k = ServiceKey::tcp(ip("203.0.113.1"), 1 + n % 2000);
+                other.add_service(&Service::new(k, "rr")).unwrap();
+                n = n.wrapping_add(1);
+                if n % 2000 == 0 {
+                    other.flush().unwrap();
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(8);
+        let (mut raw_repeats, mut rounds) = (0, 0);
+        while Instant::now() < deadline {
+            let raw = ipvs
+                .transport()
+                .dump(&ipvsadm_rs::netlink::IpvsMessage::get_service(None))
+                .unwrap();
+            raw_repeats += raw.len().saturating_sub(1);
+            let listed = ipvs.services().unwrap();
+            assert_eq!(listed.len(), 1, "listed {listed:?}");
+            assert_eq!(listed[0].key, key);
+            rounds += 1;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        churn.join().unwrap();
+        (raw_repeats, rounds)
+    });
+    println!("services dump: {rounds} rounds, the kernel repeated our service {raw_repeats} times");
+}

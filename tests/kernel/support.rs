@@ -126,10 +126,25 @@ pub fn ours(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 /// `ipvsadm -S -n` of the oracle: the kernel state as ipvsadm 1.31 sees it.
+///
+/// Read until two reads in a row agree: Linux 6.1 resumes a services dump by
+/// a position counted over every namespace, so a service added in another
+/// test's namespace meanwhile can make the dump list one of ours twice.
 pub fn oracle_save() -> String {
-    let o = oracle(&["-S", "-n"]);
-    assert_eq!(o.status, 0, "oracle -S -n failed: {}", o.stderr);
-    o.stdout
+    let once = || {
+        let o = oracle(&["-S", "-n"]);
+        assert_eq!(o.status, 0, "oracle -S -n failed: {}", o.stderr);
+        o.stdout
+    };
+    let mut last = once();
+    for _ in 0..4 {
+        let next = once();
+        if next == last {
+            break;
+        }
+        last = next;
+    }
+    last
 }
 
 /// Assert the oracle's `-S -n` output, given as lines.

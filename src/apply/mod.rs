@@ -20,7 +20,47 @@ use crate::format::text;
 use crate::model::*;
 use crate::Ipvs;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
+
+pub mod incremental;
+pub mod record;
+
+/// A hash for keys read from the admin's own files: fast, not keyed (the
+/// input is trusted, so hash flooding is not a concern here).
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i.into());
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i.into());
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i.into());
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// A map keyed by [`FastHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// One desired service and where it came from.
 #[derive(Clone, Debug)]
@@ -38,7 +78,7 @@ pub struct Desired {
     pub services: Vec<WantService>,
     pub daemons: Option<Vec<(Daemon, usize)>>,
     /// Position of each service in `services`.
-    index: HashMap<ServiceKey, usize>,
+    index: FastMap<ServiceKey, usize>,
 }
 
 fn normalize(svc: &mut Service) {
@@ -94,35 +134,85 @@ impl Desired {
     }
 }
 
-/// Read ipvsadm rules (the `-S` format, plus `--set` and `--start-daemon`
-/// lines; blank lines and `#` comments allowed). Every error is reported,
-/// as `FILE:LINE: message`.
-pub fn read_rules(text: &str, file: &str) -> Result<Desired, Vec<String>> {
-    let mut want = Desired::default();
-    let mut errors = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let words: Vec<&str> = raw
-            .split([' ', '\t', '\r'])
-            .filter(|w| !w.is_empty() && *w != "ipvsadm")
-            .collect();
-        if words.first().is_none_or(|w| w.starts_with('#')) {
-            continue;
+/// What one line of a rules file says.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Service(Service),
+    Dest(ServiceKey, Dest),
+    Timeouts(Timeouts),
+    Daemon(Daemon),
+}
+
+impl Item {
+    /// The part of the state the line belongs to.
+    pub fn owner(&self) -> Owner {
+        match self {
+            Item::Service(s) => Owner::Service(s.key),
+            Item::Dest(k, _) => Owner::Service(*k),
+            Item::Timeouts(_) => Owner::Timeouts,
+            Item::Daemon(_) => Owner::Daemons,
         }
-        let mut argv = vec!["ipvsadm".to_string()];
-        argv.extend(words.iter().map(|w| w.to_string()));
-        let result = match parse(&argv) {
-            Ok(Action::Change(Op::AddService(s), _)) => want.add_service(s, line, file),
-            Ok(Action::Change(Op::AddDest(k, d), _)) => want.add_dest(k, d, line, file),
-            Ok(Action::Change(Op::SetTimeouts(t), _)) => match want.timeouts {
+    }
+}
+
+/// The part of the state a line of a rules file belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// Blank line or comment.
+    None,
+    Timeouts,
+    Daemons,
+    Service(ServiceKey),
+}
+
+/// One line of a rules file (without its newline): `Ok(None)` for a blank
+/// or comment line, else what it says, or the message (without
+/// `FILE:LINE: `) of why it cannot be part of a state. Lines parse on
+/// their own: the same text always means the same thing.
+pub fn parse_line(raw: &str) -> Result<Option<Item>, String> {
+    let mut argv: Vec<&str> = Vec::with_capacity(16);
+    argv.push("ipvsadm");
+    argv.extend(
+        raw.split([' ', '\t', '\r'])
+            .filter(|w| !w.is_empty() && *w != "ipvsadm"),
+    );
+    if argv.get(1).is_none_or(|w| w.starts_with('#')) {
+        return Ok(None);
+    }
+    match parse(&argv) {
+        Ok(Action::Change(Op::AddService(s), _)) => Ok(Some(Item::Service(s))),
+        Ok(Action::Change(Op::AddDest(k, d), _)) => Ok(Some(Item::Dest(k, d))),
+        Ok(Action::Change(Op::SetTimeouts(t), _)) => Ok(Some(Item::Timeouts(t))),
+        Ok(Action::Change(Op::StartDaemon(d), _)) => Ok(Some(Item::Daemon(d))),
+        Ok(_) => Err("only -A, -a, --set and --start-daemon lines describe a state".into()),
+        Err(ParseError::Fail { msg, .. }) | Err(ParseError::Popt { msg }) => {
+            Err(msg.trim_end().to_string())
+        }
+    }
+}
+
+/// The lines of a rules file: split at LF only, as `ipvsadm -R` reads.
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let empty = text.is_empty();
+    text.split('\n').filter(move |_| !empty)
+}
+
+impl Desired {
+    /// Add what line `line` says, checking it against the lines before.
+    pub fn add(&mut self, item: Item, line: usize, file: &str) -> Result<(), String> {
+        match item {
+            Item::Service(s) => self.add_service(s, line, file),
+            Item::Dest(k, d) => self.add_dest(k, d, line, file),
+            Item::Timeouts(t) => match self.timeouts {
                 Some((_, l)) => Err(format!("{file}:{line}: timeouts already set at line {l}")),
                 None => {
-                    want.timeouts = Some((t, line));
+                    self.timeouts = Some((t, line));
                     Ok(())
                 }
             },
-            Ok(Action::Change(Op::StartDaemon(d), _)) => {
-                let ds = want.daemons.get_or_insert_with(Vec::new);
+            Item::Daemon(d) => {
+                let ds = self.daemons.get_or_insert_with(Vec::new);
                 match ds.iter().find(|(x, _)| x.state == d.state) {
                     Some((_, l)) => Err(format!(
                         "{file}:{line}: {} daemon already defined at line {l}",
@@ -134,11 +224,42 @@ pub fn read_rules(text: &str, file: &str) -> Result<Desired, Vec<String>> {
                     }
                 }
             }
-            Ok(_) => Err(format!(
-                "{file}:{line}: only -A, -a, --set and --start-daemon lines describe a state"
-            )),
-            Err(ParseError::Fail { msg, .. }) | Err(ParseError::Popt { msg }) => {
-                Err(format!("{file}:{line}: {}", msg.trim_end()))
+        }
+    }
+
+    /// The wanted service with this key, if any.
+    pub fn service(&self, key: &ServiceKey) -> Option<&WantService> {
+        self.index.get(key).map(|&i| &self.services[i])
+    }
+}
+
+/// Read ipvsadm rules (the `-S` format, plus `--set` and `--start-daemon`
+/// lines; blank lines and `#` comments allowed). Every error is reported,
+/// as `FILE:LINE: message`.
+pub fn read_rules(text: &str, file: &str) -> Result<Desired, Vec<String>> {
+    read_rules_owned(text, file).map(|(want, _)| want)
+}
+
+/// [`read_rules`], also saying which part of the state each line belongs
+/// to (for the record of an apply, [`record`]).
+pub fn read_rules_owned(text: &str, file: &str) -> Result<(Desired, Vec<Owner>), Vec<String>> {
+    let mut want = Desired::default();
+    let mut owners = Vec::new();
+    let mut errors = Vec::new();
+    for (i, raw) in lines(text).enumerate() {
+        let line = i + 1;
+        let result = match parse_line(raw) {
+            Ok(None) => {
+                owners.push(Owner::None);
+                Ok(())
+            }
+            Ok(Some(item)) => {
+                owners.push(item.owner());
+                want.add(item, line, file)
+            }
+            Err(msg) => {
+                owners.push(Owner::None);
+                Err(format!("{file}:{line}: {msg}"))
             }
         };
         if let Err(e) = result {
@@ -146,7 +267,7 @@ pub fn read_rules(text: &str, file: &str) -> Result<Desired, Vec<String>> {
         }
     }
     if errors.is_empty() {
-        Ok(want)
+        Ok((want, owners))
     } else {
         Err(errors)
     }
@@ -542,12 +663,15 @@ pub fn comparable(doc: &Document) -> Document {
 }
 
 /// Carry out `steps` (in batches of `batch` changes); on the first refused
-/// change, undo what succeeded and check the state is back as `before`.
+/// change, undo what succeeded and check, with `reread` (which reads what
+/// `before` holds: the whole state, or the parts an incremental apply
+/// touches), that the state is back as `before`.
 pub fn execute(
     ipvs: &mut Ipvs,
     steps: &[Step],
     before: &Document,
     batch: usize,
+    reread: &mut dyn FnMut(&mut Ipvs) -> Result<Document, Error>,
 ) -> Result<(), Failure> {
     let mut done: Vec<usize> = Vec::new();
     let mut failed: Option<(usize, Errno)> = None;
@@ -583,7 +707,7 @@ pub fn execute(
         .zip(&undo_results)
         .filter_map(|(op, r)| r.err().map(|e| format!("{}: {e}", op_command(op))))
         .collect();
-    let after = current(ipvs).map_err(Failure::Channel)?;
+    let after = reread(ipvs).map_err(Failure::Channel)?;
     if !undo_errors.is_empty() || comparable(&after) != comparable(before) {
         let detail = if undo_errors.is_empty() {
             "the state read back differs from the state before".to_string()
