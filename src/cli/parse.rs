@@ -679,7 +679,7 @@ fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), ParseError> {
     }
     let row = COMMANDS_V_OPTIONS[cmd as usize];
     let rules = (0..NUMBER_OF_OPT).map(|j| (row[j], 1u64 << j, super::opts::OPT_NAMES[j]));
-    matrix_check(rules, options, &format!("'{}' command", cmd.name()))
+    matrix_check(rules, options, || format!("'{}' command", cmd.name()))
 }
 
 fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), ParseError> {
@@ -690,21 +690,20 @@ fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), ParseError> {
         .iter()
         .enumerate()
         .map(|(j, o)| (row[j], o.bit(), o.name()));
-    matrix_check(
-        rules,
-        options,
-        &format!("'{}' tunnel type", TUN_NAMES[usize::from(tun_type)]),
-    )
+    matrix_check(rules, options, || {
+        format!("'{}' tunnel type", TUN_NAMES[usize::from(tun_type)])
+    })
 }
 
 /// ipvsadm's `generic_opt_check`/`tunnel_opt_check`: walk the (rule, option
 /// bit, option name) columns in order and report the first violation —
 /// `+` required but absent, `x` present but illegal, a second `1` present.
-/// `what` names the row ("'add-server' command", "'gue' tunnel type").
+/// `what` names the row ("'add-server' command", "'gue' tunnel type"); it
+/// is only called for a message (this runs for every `-R` line).
 fn matrix_check<'n>(
     rules: impl Iterator<Item = (u8, u64, &'n str)>,
     options: u64,
-    what: &str,
+    what: impl Fn() -> String,
 ) -> Result<(), ParseError> {
     let mut first_exclusive: Option<&str> = None;
     for (rule, bit, name) in rules {
@@ -713,11 +712,14 @@ fn matrix_check<'n>(
             (b'+', false) => {
                 return Err(fail(
                     2,
-                    format!("You need to supply the '{name}' option for the {what}"),
+                    format!("You need to supply the '{name}' option for the {}", what()),
                 ))
             }
             (b'x', true) => {
-                return Err(fail(2, format!("Illegal '{name}' option with the {what}")))
+                return Err(fail(
+                    2,
+                    format!("Illegal '{name}' option with the {}", what()),
+                ))
             }
             (b'1', true) => match first_exclusive {
                 None => first_exclusive = Some(name),
@@ -725,7 +727,8 @@ fn matrix_check<'n>(
                     return Err(fail(
                         2,
                         format!(
-                            "The option '{name}' conflicts with the '{last}' option in the {what}"
+                            "The option '{name}' conflicts with the '{last}' option in the {}",
+                            what()
                         ),
                     ))
                 }
