@@ -91,13 +91,70 @@ pub fn read_part(ipvs: &mut Ipvs, touched: &Touched) -> Result<Document, Error> 
     })
 }
 
+/// What the new text changes against a record, before asking the kernel.
+#[derive(Debug)]
+pub struct TextDiff {
+    /// The wanted state of the touched parts (the new text's lines).
+    pub want: Desired,
+    /// Their state as recorded (the recorded text's lines).
+    pub recorded: Desired,
+    pub touched: Touched,
+    /// The record of the new text; its `services` is still the old count.
+    pub record: Record,
+}
+
+/// What [`diff_text`] found.
+#[derive(Debug)]
+pub enum Diffed {
+    Ready(Box<TextDiff>),
+    /// The record does not describe the kernel; the reason.
+    Stale(&'static str),
+    /// Errors in the new file, as `FILE:LINE: message`, in line order.
+    Invalid(Vec<String>),
+}
+
 /// Plan an incremental apply of `text` (rules; `file` names it in
 /// messages) against `rec`.
 pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<Prepared, Error> {
+    let d = match diff_text(&rec, text, file) {
+        Diffed::Ready(d) => d,
+        Diffed::Stale(why) => return Ok(Prepared::Stale(why)),
+        Diffed::Invalid(errors) => return Ok(Prepared::Invalid(errors)),
+    };
+    let TextDiff {
+        want,
+        recorded,
+        touched,
+        mut record,
+    } = *d;
+    // 3. The kernel must be as recorded.
+    if ipvs.service_count()? != rec.services {
+        return Ok(Prepared::Stale(
+            "the number of services changed since the last apply",
+        ));
+    }
+    let before = read_part(ipvs, &touched)?;
+    if !plan(&before, &recorded, false).is_empty() || !all_recorded(&before, &recorded) {
+        return Ok(Prepared::Stale(
+            "a service the change touches differs from the record of the last apply",
+        ));
+    }
+    record.services =
+        (rec.services as usize + want.services.len()).saturating_sub(before.services.len()) as u32;
+    Ok(Prepared::Ready(Box::new(Partial {
+        before,
+        want,
+        touched,
+        record,
+    })))
+}
+
+/// Steps 1, 2 and the new record's owners: no kernel involved.
+pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
     let old: Vec<&str> = lines(&rec.text).collect();
     let new: Vec<&str> = lines(text).collect();
     if old.len() != rec.owners.len() {
-        return Ok(Prepared::Stale("the record is damaged"));
+        return Diffed::Stale("the record is damaged");
     }
     // 1. Unchanged head and tail.
     let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
@@ -184,7 +241,7 @@ pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<P
             None => match parse_line(new[i]) {
                 Ok(Some(item)) => item,
                 // An unchanged line that was valid before is valid now.
-                _ => return Ok(Prepared::Stale("the record is damaged")),
+                _ => return Diffed::Stale("the record is damaged"),
             },
         };
         if let Err(e) = want.add(item, i + 1, file) {
@@ -193,9 +250,7 @@ pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<P
     }
     if !errors.is_empty() {
         errors.sort_by_key(|(line, _)| *line);
-        return Ok(Prepared::Invalid(
-            errors.into_iter().map(|(_, e)| e).collect(),
-        ));
+        return Diffed::Invalid(errors.into_iter().map(|(_, e)| e).collect());
     }
     // The recorded lines of the touched parts: what the kernel should hold.
     let mut recorded = Desired::default();
@@ -206,10 +261,10 @@ pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<P
         match parse_line(old[j]) {
             Ok(Some(item)) => {
                 if recorded.add(item, j + 1, "record").is_err() {
-                    return Ok(Prepared::Stale("the record is damaged"));
+                    return Diffed::Stale("the record is damaged");
                 }
             }
-            _ => return Ok(Prepared::Stale("the record is damaged")),
+            _ => return Diffed::Stale("the record is damaged"),
         }
     }
     let touched = Touched {
@@ -220,21 +275,6 @@ pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<P
         timeouts: is_touched[OWNER_TIMEOUTS as usize],
         daemons: is_touched[OWNER_DAEMONS as usize],
     };
-
-    // 3. The kernel must be as recorded.
-    if ipvs.service_count()? != rec.services {
-        return Ok(Prepared::Stale(
-            "the number of services changed since the last apply",
-        ));
-    }
-    let before = read_part(ipvs, &touched)?;
-    if !plan(&before, &recorded, false).is_empty() || !all_recorded(&before, &recorded) {
-        return Ok(Prepared::Stale(
-            "a service the change touches differs from the record of the last apply",
-        ));
-    }
-    // What the recorded timeouts and daemons leave unset is not compared
-    // by `plan`; the wanted ones are, against the kernel, below.
 
     // 4. The new record: owner ids renumbered to the keys still in use.
     let mut used = vec![false; keys.len()];
@@ -256,19 +296,17 @@ pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<P
             *id = renumber[(*id - OWNER_FIRST_KEY) as usize];
         }
     }
-    let services_after =
-        (rec.services as usize + want.services.len()).saturating_sub(before.services.len());
-    Ok(Prepared::Ready(Box::new(Partial {
-        before,
+    Diffed::Ready(Box::new(TextDiff {
         want,
+        recorded,
         touched,
         record: Record {
             text: text.to_string(),
             owners: new_owner,
             keys: kept,
-            services: services_after as u32,
+            services: rec.services,
         },
-    })))
+    }))
 }
 
 /// Every touched service the kernel holds is one the record has.
@@ -309,5 +347,180 @@ pub fn full_record(text: &str, owners: &[Owner], want: &Desired) -> Record {
         owners,
         keys,
         services: want.services.len() as u32,
+    }
+}
+
+/// The property [`diff_text`] keeps, for tests and fuzzing: with a record
+/// of a valid `old` text, diffing `new` gives the full read's errors, or
+/// the full read's services for every touched key (the rest unchanged from
+/// `old`) and the full read's line owners. `Err` says how it failed.
+#[doc(hidden)]
+pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
+    let Ok((old_want, old_owners)) = super::read_rules_owned(old, "f") else {
+        return Ok(()); // only valid texts are recorded
+    };
+    let rec = full_record(old, &old_owners, &old_want);
+    let full = super::read_rules_owned(new, "f");
+    let d = match (diff_text(&rec, new, "f"), full) {
+        (Diffed::Invalid(got), Err(want)) if got == want => return Ok(()),
+        (Diffed::Ready(d), Ok(full)) => (d, full),
+        (got, want) => return Err(format!("diff {got:?}, full read {want:?}")),
+    };
+    let (d, (full_want, full_owners)) = d;
+    let fmt = |w: Option<&super::WantService>| format!("{w:?}");
+    for k in &d.touched.keys {
+        if fmt(d.want.service(k)) != fmt(full_want.service(k)) {
+            return Err(format!("touched {k:?} differs"));
+        }
+    }
+    for w in &full_want.services {
+        let k = w.service.key;
+        if !d.touched.keys.contains(&k) {
+            // Unchanged: as in `old` (line numbers may have moved).
+            let strip = |w: Option<&super::WantService>| {
+                w.map(|w| {
+                    (
+                        w.service.clone(),
+                        w.dests.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(),
+                    )
+                })
+            };
+            if format!("{:?}", strip(old_want.service(&k))) != format!("{:?}", strip(Some(w))) {
+                return Err(format!("untouched {k:?} differs from old"));
+            }
+        }
+    }
+    let key_of = |r: &Record, id: u32| -> Option<ServiceKey> {
+        id.checked_sub(OWNER_FIRST_KEY)
+            .and_then(|i| r.keys.get(i as usize).copied())
+    };
+    let want_rec = full_record(new, &full_owners, &full_want);
+    if d.record.owners.len() != want_rec.owners.len() {
+        return Err("owner count".into());
+    }
+    for (i, (a, b)) in d.record.owners.iter().zip(&want_rec.owners).enumerate() {
+        let same = if *a < OWNER_FIRST_KEY || *b < OWNER_FIRST_KEY {
+            a == b
+        } else {
+            key_of(&d.record, *a) == key_of(&want_rec, *b)
+        };
+        if !same {
+            return Err(format!("owner of line {} differs", i + 1));
+        }
+    }
+    if d.record.keys.len() != want_rec.keys.len() {
+        return Err("record keys not compacted".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: &str = "\
+# director
+--set 10 20 30
+-A -t 192.0.2.1:80 -s wrr
+-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1
+-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1
+-A -u 192.0.2.1:53 -s rr
+
+-a -u 192.0.2.1:53 -r 198.51.100.1:53 -m
+-A -f 7 -s sh
+-a -f 7 -r 198.51.100.3:0 -g -w 2
+--start-daemon master --mcast-interface eth0
+";
+
+    fn diff(old: &str, new: &str) -> Diffed {
+        let (want, owners) = crate::apply::read_rules_owned(old, "f").unwrap();
+        diff_text(&full_record(old, &owners, &want), new, "f")
+    }
+
+    fn touched(old: &str, new: &str) -> Touched {
+        match diff(old, new) {
+            Diffed::Ready(d) => d.touched,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn tcp80() -> ServiceKey {
+        ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80)
+    }
+
+    #[test]
+    fn touches_only_the_changed_parts() {
+        assert_eq!(touched(OLD, OLD), Touched::default());
+        let one = OLD.replace("198.51.100.2:80 -m -w 1", "198.51.100.2:80 -m -w 5");
+        assert_eq!(
+            touched(OLD, &one),
+            Touched {
+                keys: vec![tcp80()],
+                ..Default::default()
+            }
+        );
+        let t = touched(OLD, &OLD.replace("--set 10 20 30", "--set 10 20 31"));
+        assert!(t.timeouts && !t.daemons && t.keys.is_empty());
+        // A comment changed: nothing to read.
+        assert_eq!(
+            touched(OLD, &OLD.replace("# director", "# lb")),
+            Touched::default()
+        );
+        // Two changes far apart: everything between is taken as changed.
+        let two = one.replace("--start-daemon master", "--start-daemon backup");
+        let t = touched(OLD, &two);
+        assert_eq!(t.keys.len(), 3);
+        assert!(t.daemons && !t.timeouts);
+        for new in [&one, &two, &OLD.replace("-A -f 7 -s sh\n", "")] {
+            check_against_full(OLD, new).unwrap();
+        }
+    }
+
+    #[test]
+    fn errors_are_the_full_reads() {
+        for new in [
+            OLD.replace("-m -w 1\n-a -t", "-m -w x\n-a -t"),
+            OLD.replace(
+                "-A -f 7 -s sh\n",
+                "-A -f 7 -s sh\n-A -t 192.0.2.1:80 -s rr\n",
+            ),
+            OLD.replace("-A -u 192.0.2.1:53 -s rr\n", ""),
+            OLD.replace("--set 10 20 30\n", "--set 10 20 30\n-C\n"),
+            format!("{OLD}--set 1 2 3\n"),
+        ] {
+            match diff(OLD, &new) {
+                Diffed::Invalid(_) => {}
+                other => panic!("{new}: {other:?}"),
+            }
+            check_against_full(OLD, &new).unwrap();
+        }
+    }
+
+    #[test]
+    fn every_edit_of_every_line_agrees_with_the_full_read() {
+        // Delete, duplicate, or swap with the next, each line of OLD.
+        let lines: Vec<&str> = OLD.lines().collect();
+        for i in 0..lines.len() {
+            let mut del = lines.clone();
+            del.remove(i);
+            let mut dup = lines.clone();
+            dup.insert(i, lines[i]);
+            let mut swap = lines.clone();
+            if i + 1 < lines.len() {
+                swap.swap(i, i + 1);
+            }
+            for v in [del, dup, swap] {
+                let new = v.join("\n") + "\n";
+                check_against_full(OLD, &new).unwrap_or_else(|e| panic!("{new}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_is_stale() {
+        let (want, owners) = crate::apply::read_rules_owned(OLD, "f").unwrap();
+        let mut rec = full_record(OLD, &owners, &want);
+        rec.owners.pop();
+        assert!(matches!(diff_text(&rec, OLD, "f"), Diffed::Stale(_)));
     }
 }

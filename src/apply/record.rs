@@ -214,6 +214,19 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Decode a record written for boot `boot` and namespace `netns` (for
+/// tests and fuzzing: [`load`] is this with the running identity).
+#[doc(hidden)]
+pub fn decode_bytes(data: &[u8], boot: &str, netns: u64) -> Option<Record> {
+    Record::decode(
+        data,
+        &Identity {
+            boot: boot.to_string(),
+            netns,
+        },
+    )
+}
+
 /// The record of this namespace, if there is a valid one.
 pub fn load() -> Option<Record> {
     let id = identity()?;
