@@ -176,7 +176,7 @@ pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
     // Owner ids of the record, plus ids for keys it does not know.
     let mut keys = rec.keys.clone();
     let mut key_id: FastMap<ServiceKey, u32> = FastMap::default();
-    if new_mid.len() > 64 {
+    if new_mid.len() > 8 {
         // Many changed lines: index the record's keys once rather than
         // search them per line.
         key_id.extend(

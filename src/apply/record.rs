@@ -59,12 +59,16 @@ struct Identity {
     netns: u64,
 }
 
+/// The inode of the calling thread's network namespace.
+fn netns() -> Option<u64> {
+    Some(std::fs::metadata("/proc/thread-self/ns/net").ok()?.ino())
+}
+
 fn identity() -> Option<Identity> {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    let netns = std::fs::metadata("/proc/thread-self/ns/net").ok()?.ino();
     Some(Identity {
         boot: boot.trim().to_string(),
-        netns,
+        netns: netns()?,
     })
 }
 
@@ -254,8 +258,8 @@ pub fn save(rec: &Record) -> std::io::Result<()> {
 /// Forget this namespace's record: the tables are about to change in a
 /// way it does not describe.
 pub fn forget() {
-    if let Ok(meta) = std::fs::metadata("/proc/thread-self/ns/net") {
-        let _ = std::fs::remove_file(path_for(meta.ino()));
+    if let Some(ns) = netns() {
+        let _ = std::fs::remove_file(path_for(ns));
     }
 }
 

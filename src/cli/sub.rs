@@ -228,10 +228,7 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
         match apply::record::load() {
             None => note("no record of the last apply: reading the whole table"),
             Some(rec) => {
-                let ipvs = match &mut ipvs {
-                    Some(i) => i,
-                    None => ipvs.insert(connect("apply")?),
-                };
+                let ipvs = ipvs.insert(connect("apply")?);
                 match incremental::prepare(ipvs, rec, &text, &display).map_err(unreachable)? {
                     Prepared::Ready(part) => {
                         let t = &part.touched;
