@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     ipvsadm_rs::format::names::disable_host_lookups();
-    if let Some(rec) = record::decode_bytes(data, "fuzz", 1) {
+    if let Some(rec) = record::decode_bytes(data, "fuzz", 1, 2) {
         let _ = incremental::diff_text(&rec, "", "fuzz");
     }
     let cut = data.iter().position(|&b| b == 0).unwrap_or(data.len());

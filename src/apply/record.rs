@@ -6,8 +6,11 @@
 //! Invariants:
 //! * One record per network namespace and boot, in [`DIR`] (a tmpfs, so a
 //!   reboot, which empties the tables, also drops the records). The file
-//!   names the namespace's inode; the boot id and that inode are also
-//!   stored inside and checked on load.
+//!   names the namespace's inode; the boot id and the namespace's cookie
+//!   (`SO_NETNS_COOKIE`, Linux ≥ 5.14) are stored inside and checked on
+//!   load. The cookie matters: a new namespace soon gets the inode of one
+//!   that was deleted (seen in the test VM), never its cookie. Without a
+//!   cookie there are no records, and every apply reads the whole table.
 //! * A record is written whole and renamed into place, so a reader sees
 //!   the old one or the new one, never a mix.
 //! * A record is only a hint: whatever it claims about the services a
@@ -17,7 +20,7 @@
 //!   remove the record of their namespace before changing anything.
 //!
 //! Layout (integers little-endian): the magic line, the boot id line, the
-//! namespace inode (u64), the services count (u32), the keys (u32 count,
+//! namespace inode (u64) and cookie (u64), the services count (u32), the keys (u32 count,
 //! 24 bytes each, see [`encode_key`]), the line owners (u32 count, u32
 //! each: 0 none, 1 timeouts, 2 daemons, 3 + i the service `keys[i]`), the
 //! rules text (u64 length, bytes).
@@ -30,7 +33,7 @@ use std::path::PathBuf;
 
 /// Where records live.
 pub const DIR: &str = "/run/ipvsadm-rs";
-const MAGIC: &[u8] = b"ipvsadm-rs apply record 1\n";
+const MAGIC: &[u8] = b"ipvsadm-rs apply record 2\n";
 
 /// Owner ids of the lines of a record.
 pub const OWNER_NONE: u32 = 0;
@@ -57,6 +60,7 @@ pub struct Record {
 struct Identity {
     boot: String,
     netns: u64,
+    cookie: u64,
 }
 
 /// The inode of the calling thread's network namespace.
@@ -64,11 +68,36 @@ fn netns() -> Option<u64> {
     Some(std::fs::metadata("/proc/thread-self/ns/net").ok()?.ino())
 }
 
+/// The calling thread's network namespace's cookie: unique for the boot.
+fn netns_cookie() -> Option<u64> {
+    let mut cookie = 0u64;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor owned here; `cookie` is
+    // writable for `len` bytes.
+    let rc = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return None;
+        }
+        let rc = libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_NETNS_COOKIE,
+            (&mut cookie as *mut u64).cast(),
+            &mut len,
+        );
+        libc::close(fd);
+        rc
+    };
+    (rc == 0 && len as usize == std::mem::size_of::<u64>()).then_some(cookie)
+}
+
 fn identity() -> Option<Identity> {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
     Some(Identity {
         boot: boot.trim().to_string(),
         netns: netns()?,
+        cookie: netns_cookie()?,
     })
 }
 
@@ -142,6 +171,7 @@ impl Record {
         out.extend_from_slice(id.boot.as_bytes());
         out.push(b'\n');
         out.extend_from_slice(&id.netns.to_le_bytes());
+        out.extend_from_slice(&id.cookie.to_le_bytes());
         out.extend_from_slice(&self.services.to_le_bytes());
         out.extend_from_slice(&(self.keys.len() as u32).to_le_bytes());
         for k in &self.keys {
@@ -165,7 +195,7 @@ impl Record {
         if r.take(boot_end)? != id.boot.as_bytes() || r.take(1)? != b"\n" {
             return None;
         }
-        if r.u64()? != id.netns {
+        if r.u64()? != id.netns || r.u64()? != id.cookie {
             return None;
         }
         let services = r.u32()?;
@@ -218,15 +248,17 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decode a record written for boot `boot` and namespace `netns` (for
-/// tests and fuzzing: [`load`] is this with the running identity).
+/// Decode a record written for boot `boot` and the namespace with inode
+/// `netns` and cookie `cookie` (for tests and fuzzing: [`load`] is this
+/// with the running identity).
 #[doc(hidden)]
-pub fn decode_bytes(data: &[u8], boot: &str, netns: u64) -> Option<Record> {
+pub fn decode_bytes(data: &[u8], boot: &str, netns: u64, cookie: u64) -> Option<Record> {
     Record::decode(
         data,
         &Identity {
             boot: boot.to_string(),
             netns,
+            cookie,
         },
     )
 }
@@ -298,6 +330,7 @@ mod tests {
         let id = Identity {
             boot: "0b1d".into(),
             netns: 4026531840,
+            cookie: 7,
         };
         let rec = Record {
             text: "--set 1 2 3\n-A -t 192.0.2.1:80 -s rr\n\n-a -t 192.0.2.1:80 -r 198.51.100.1\n"
@@ -319,6 +352,12 @@ mod tests {
             ..id.clone()
         };
         assert_eq!(Record::decode(&bytes, &other_ns), None);
+        // The same inode, another namespace (it was reused).
+        let reused = Identity {
+            cookie: 8,
+            ..id.clone()
+        };
+        assert_eq!(Record::decode(&bytes, &reused), None);
         for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
             assert_eq!(Record::decode(&bytes[..cut], &id), None, "cut at {cut}");
         }
