@@ -49,10 +49,11 @@ pub struct Partial {
     pub record: Record,
 }
 
-/// What [`prepare`] found.
+/// What [`diff_text`] (`T` = [`TextDiff`]) or [`prepare`] (`T` =
+/// [`Partial`]) found.
 #[derive(Debug)]
-pub enum Prepared {
-    Ready(Box<Partial>),
+pub enum Prepared<T> {
+    Ready(Box<T>),
     /// The record does not describe the kernel; the reason.
     Stale(&'static str),
     /// Errors in the new file, as `FILE:LINE: message`, in line order.
@@ -103,23 +104,18 @@ pub struct TextDiff {
     pub record: Record,
 }
 
-/// What [`diff_text`] found.
-#[derive(Debug)]
-pub enum Diffed {
-    Ready(Box<TextDiff>),
-    /// The record does not describe the kernel; the reason.
-    Stale(&'static str),
-    /// Errors in the new file, as `FILE:LINE: message`, in line order.
-    Invalid(Vec<String>),
-}
-
 /// Plan an incremental apply of `text` (rules; `file` names it in
 /// messages) against `rec`.
-pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<Prepared, Error> {
+pub fn prepare(
+    ipvs: &mut Ipvs,
+    rec: Record,
+    text: &str,
+    file: &str,
+) -> Result<Prepared<Partial>, Error> {
     let d = match diff_text(&rec, text, file) {
-        Diffed::Ready(d) => d,
-        Diffed::Stale(why) => return Ok(Prepared::Stale(why)),
-        Diffed::Invalid(errors) => return Ok(Prepared::Invalid(errors)),
+        Prepared::Ready(d) => d,
+        Prepared::Stale(why) => return Ok(Prepared::Stale(why)),
+        Prepared::Invalid(errors) => return Ok(Prepared::Invalid(errors)),
     };
     let TextDiff {
         want,
@@ -134,7 +130,9 @@ pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<P
         ));
     }
     let before = read_part(ipvs, &touched)?;
-    if !plan(&before, &recorded, false).is_empty() || !all_recorded(&before, &recorded) {
+    // Nothing to do between them: every touched service the kernel holds
+    // is recorded (else a deletion is planned), and as recorded.
+    if !plan(&before, &recorded, false).is_empty() {
         return Ok(Prepared::Stale(
             "a service the change touches differs from the record of the last apply",
         ));
@@ -150,11 +148,11 @@ pub fn prepare(ipvs: &mut Ipvs, rec: Record, text: &str, file: &str) -> Result<P
 }
 
 /// Steps 1, 2 and the new record's owners: no kernel involved.
-pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
+pub fn diff_text(rec: &Record, text: &str, file: &str) -> Prepared<TextDiff> {
     let old: Vec<&str> = lines(&rec.text).collect();
     let new: Vec<&str> = lines(text).collect();
     if old.len() != rec.owners.len() {
-        return Diffed::Stale("the record is damaged");
+        return Prepared::Stale("the record is damaged");
     }
     // 1. Unchanged head and tail.
     let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
@@ -241,7 +239,7 @@ pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
             None => match parse_line(new[i]) {
                 Ok(Some(item)) => item,
                 // An unchanged line that was valid before is valid now.
-                _ => return Diffed::Stale("the record is damaged"),
+                _ => return Prepared::Stale("the record is damaged"),
             },
         };
         if let Err(e) = want.add(item, i + 1, file) {
@@ -250,7 +248,7 @@ pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
     }
     if !errors.is_empty() {
         errors.sort_by_key(|(line, _)| *line);
-        return Diffed::Invalid(errors.into_iter().map(|(_, e)| e).collect());
+        return Prepared::Invalid(errors.into_iter().map(|(_, e)| e).collect());
     }
     // The recorded lines of the touched parts: what the kernel should hold.
     let mut recorded = Desired::default();
@@ -261,10 +259,10 @@ pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
         match parse_line(old[j]) {
             Ok(Some(item)) => {
                 if recorded.add(item, j + 1, "record").is_err() {
-                    return Diffed::Stale("the record is damaged");
+                    return Prepared::Stale("the record is damaged");
                 }
             }
-            _ => return Diffed::Stale("the record is damaged"),
+            _ => return Prepared::Stale("the record is damaged"),
         }
     }
     let touched = Touched {
@@ -296,7 +294,7 @@ pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
             *id = renumber[(*id - OWNER_FIRST_KEY) as usize];
         }
     }
-    Diffed::Ready(Box::new(TextDiff {
+    Prepared::Ready(Box::new(TextDiff {
         want,
         recorded,
         touched,
@@ -307,14 +305,6 @@ pub fn diff_text(rec: &Record, text: &str, file: &str) -> Diffed {
             services: rec.services,
         },
     }))
-}
-
-/// Every touched service the kernel holds is one the record has.
-fn all_recorded(before: &Document, recorded: &Desired) -> bool {
-    before
-        .services
-        .iter()
-        .all(|e| recorded.service(&e.service.key).is_some())
 }
 
 fn owner_id(owner: Owner, key_id: &mut dyn FnMut(ServiceKey) -> u32) -> u32 {
@@ -362,8 +352,8 @@ pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
     let rec = full_record(old, &old_owners, &old_want);
     let full = super::read_rules_owned(new, "f");
     let d = match (diff_text(&rec, new, "f"), full) {
-        (Diffed::Invalid(got), Err(want)) if got == want => return Ok(()),
-        (Diffed::Ready(d), Ok(full)) => (d, full),
+        (Prepared::Invalid(got), Err(want)) if got == want => return Ok(()),
+        (Prepared::Ready(d), Ok(full)) => (d, full),
         (got, want) => return Err(format!("diff {got:?}, full read {want:?}")),
     };
     let (d, (full_want, full_owners)) = d;
@@ -432,14 +422,14 @@ mod tests {
 --start-daemon master --mcast-interface eth0
 ";
 
-    fn diff(old: &str, new: &str) -> Diffed {
+    fn diff(old: &str, new: &str) -> Prepared<TextDiff> {
         let (want, owners) = crate::apply::read_rules_owned(old, "f").unwrap();
         diff_text(&full_record(old, &owners, &want), new, "f")
     }
 
     fn touched(old: &str, new: &str) -> Touched {
         match diff(old, new) {
-            Diffed::Ready(d) => d.touched,
+            Prepared::Ready(d) => d.touched,
             other => panic!("{other:?}"),
         }
     }
@@ -489,7 +479,7 @@ mod tests {
             format!("{OLD}--set 1 2 3\n"),
         ] {
             match diff(OLD, &new) {
-                Diffed::Invalid(_) => {}
+                Prepared::Invalid(_) => {}
                 other => panic!("{new}: {other:?}"),
             }
             check_against_full(OLD, &new).unwrap();
@@ -521,6 +511,6 @@ mod tests {
         let (want, owners) = crate::apply::read_rules_owned(OLD, "f").unwrap();
         let mut rec = full_record(OLD, &owners, &want);
         rec.owners.pop();
-        assert!(matches!(diff_text(&rec, OLD, "f"), Diffed::Stale(_)));
+        assert!(matches!(diff_text(&rec, OLD, "f"), Prepared::Stale(_)));
     }
 }
