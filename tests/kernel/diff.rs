@@ -14,7 +14,7 @@
 //! ```
 //! Words split on blanks; `'…'` quotes a word (`''` is an empty word).
 
-use crate::support::{enter_netns, fresh_netns, oracle_bin, ours_bin, run_tool};
+use crate::support::{enter_netns, fresh_netns, oracle_bin, ours_bin, run_tool, stable_read};
 use std::collections::BTreeMap;
 
 const CASES: &str = include_str!("cases.txt");
@@ -129,22 +129,10 @@ fn run(bin: &str, arg0: &str, args: &[String], stdin: Option<&str>) -> (String, 
 }
 
 /// The kernel state after a case: ipvsadm 1.31's `-S -n`, plus what it
-/// does not save (thresholds, timeouts, daemons) read through the library.
-///
-/// Read until two reads in a row agree: Linux 6.1 resumes a services dump
-/// by a position counted over every namespace, so a service added in
-/// another test's namespace meanwhile can make the dump repeat one of ours
-/// (seen in CI: `-A -t 192.0.2.1:80 -s rr` listed twice by ipvsadm 1.31).
+/// does not save (thresholds, timeouts, daemons) read through the library;
+/// read until stable ([`stable_read`]).
 fn state() -> String {
-    let mut last = state_once();
-    for _ in 0..4 {
-        let next = state_once();
-        if next == last {
-            break;
-        }
-        last = next;
-    }
-    last
+    stable_read(state_once)
 }
 
 fn state_once() -> String {

@@ -125,26 +125,30 @@ pub fn ours(args: &[&str], stdin: Option<&str>) -> Output {
     run_tool(&ours_bin(), "ipvsadm", args, stdin)
 }
 
-/// `ipvsadm -S -n` of the oracle: the kernel state as ipvsadm 1.31 sees it.
-///
-/// Read until two reads in a row agree: Linux 6.1 resumes a services dump by
-/// a position counted over every namespace, so a service added in another
-/// test's namespace meanwhile can make the dump list one of ours twice.
-pub fn oracle_save() -> String {
-    let once = || {
-        let o = oracle(&["-S", "-n"]);
-        assert_eq!(o.status, 0, "oracle -S -n failed: {}", o.stderr);
-        o.stdout
-    };
-    let mut last = once();
+/// `read()` repeated until two reads in a row agree (at most five reads).
+/// Linux 6.1 resumes a services dump by a position counted over every
+/// namespace, so a service added in another test's namespace meanwhile can
+/// make a dump list one of ours twice (seen in CI with ipvsadm 1.31).
+pub fn stable_read<T: PartialEq>(mut read: impl FnMut() -> T) -> T {
+    let mut last = read();
     for _ in 0..4 {
-        let next = once();
+        let next = read();
         if next == last {
             break;
         }
         last = next;
     }
     last
+}
+
+/// `ipvsadm -S -n` of the oracle: the kernel state as ipvsadm 1.31 sees it,
+/// read until stable ([`stable_read`]).
+pub fn oracle_save() -> String {
+    stable_read(|| {
+        let o = oracle(&["-S", "-n"]);
+        assert_eq!(o.status, 0, "oracle -S -n failed: {}", o.stderr);
+        o.stdout
+    })
 }
 
 /// Assert the oracle's `-S -n` output, given as lines.
