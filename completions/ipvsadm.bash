@@ -11,13 +11,16 @@ _ipvsadm() {
         case "${COMP_WORDS[1]}" in
         apply)
             case "$cur" in
-                -?*) mapfile -t COMPREPLY < <(compgen -W "--dry-run --drain --incremental --verbose --help" -- "$cur") ;;
+                -?*) mapfile -t COMPREPLY < <(compgen -W "--dry-run --drain --incremental --wait --verbose --help" -- "$cur") ;;
                 *) compopt -o filenames 2>/dev/null
                    mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
             esac
             return ;;
         state)
             mapfile -t COMPREPLY < <(compgen -W "--json --help" -- "$cur")
+            return ;;
+        version)
+            mapfile -t COMPREPLY < <(compgen -W "" -- "$cur")
             return ;;
         completions)
             mapfile -t COMPREPLY < <(compgen -W "bash zsh fish --help" -- "$cur")
@@ -80,7 +83,7 @@ _ipvsadm() {
     esac
 
     if [ "$COMP_CWORD" -le 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "apply state completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "apply state version completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
         return
     fi
     local opts

@@ -103,10 +103,12 @@ complete -c ipvsadm -n '__ipvsadm_after_command -L -l --list -S --save' -l json 
 # Subcommands.
 complete -c ipvsadm -n __ipvsadm_first_word -a apply -d 'Make the IPVS tables match a rules or JSON file'
 complete -c ipvsadm -n __ipvsadm_first_word -a state -d 'Print the whole IPVS state as rules or JSON'
+complete -c ipvsadm -n __ipvsadm_first_word -a version -d 'Print ipvsadm-rs\'s own name and version'
 complete -c ipvsadm -n __ipvsadm_first_word -a completions -d 'Print a shell completion script'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l dry-run -d 'Print the changes as ipvsadm commands, change nothing'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l drain -d 'Set real servers to remove that have connections to weight 0'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l incremental -d 'Diff against the record of the last apply, read only what differs'
+complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l wait -d 'Seconds to wait while another run changes the tables'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l verbose -d 'Say on standard error how the state was read'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -F

@@ -14,22 +14,6 @@ use crate::netlink::{IpvsCmd, IpvsMessage, Transport};
 use netlink_packet_core::NLA_F_NESTED;
 use std::net::IpAddr;
 
-/// One change to the IPVS tables.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
-    AddService(Service),
-    EditService(Service),
-    DelService(ServiceKey),
-    AddDest(ServiceKey, Dest),
-    EditDest(ServiceKey, Dest),
-    DelDest(ServiceKey, IpAddr, u16),
-    Zero(Option<ServiceKey>),
-    Flush,
-    SetTimeouts(Timeouts),
-    StartDaemon(Daemon),
-    StopDaemon(DaemonState, u32),
-}
-
 impl Op {
     /// The request that carries this operation.
     pub fn to_message(&self) -> IpvsMessage {

@@ -1,5 +1,5 @@
 //! Typed errors of the library. The command line maps them to ipvsadm's
-//! messages; `anyhow` is only used at the binary's edges.
+//! messages.
 
 use std::fmt;
 

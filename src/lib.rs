@@ -15,8 +15,11 @@ pub mod cli;
 pub mod client;
 pub mod error;
 pub mod format;
+pub mod lang;
 pub mod model;
+pub mod names;
 pub mod netlink;
 
-pub use client::{Ipvs, Op};
+pub use client::Ipvs;
 pub use error::{Errno, Error};
+pub use model::Op;

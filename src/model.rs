@@ -496,3 +496,19 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemons: Option<Vec<Daemon>>,
 }
+
+/// One change to the IPVS tables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    AddService(Service),
+    EditService(Service),
+    DelService(ServiceKey),
+    AddDest(ServiceKey, Dest),
+    EditDest(ServiceKey, Dest),
+    DelDest(ServiceKey, IpAddr, u16),
+    Zero(Option<ServiceKey>),
+    Flush,
+    SetTimeouts(Timeouts),
+    StartDaemon(Daemon),
+    StopDaemon(DaemonState, u32),
+}

@@ -10,7 +10,7 @@
 //! that is installed) and `ipvsadm completions SHELL` prints them.
 
 use ipvsadm_rs::cli::docs::{self, SHELLS};
-use ipvsadm_rs::cli::opts::FLAGS;
+use ipvsadm_rs::lang::flags::FLAGS;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -16,10 +16,10 @@
 //!   `-w N` on every `-a` line; 1.31 dropped them.
 
 use ipvsadm_rs::format::conn::{list_connections, list_connections_with, ConnError};
-use ipvsadm_rs::format::names::{self, Names};
 use ipvsadm_rs::format::text::{self, list_all_with, list_service_with, save_with};
-use ipvsadm_rs::format::ListFlags;
+use ipvsadm_rs::lang::ListFlags;
 use ipvsadm_rs::model::*;
+use ipvsadm_rs::names::{self, Names};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
@@ -708,21 +708,33 @@ fn sort_order_rules() {
 #[test]
 fn sched_flag_names() {
     let all = ServiceFlags(ServiceFlags::SCHED_MASK);
-    assert_eq!(text::sched_flags("sh", all), "sh-fallback,sh-port,flag-3");
-    assert_eq!(text::sched_flags("mh", all), "mh-fallback,mh-port,flag-3");
-    assert_eq!(text::sched_flags("wlc", all), "flag-1,flag-2,flag-3");
     assert_eq!(
-        text::sched_flags(
+        ipvsadm_rs::lang::flags::sched_flag_names("sh", all),
+        "sh-fallback,sh-port,flag-3"
+    );
+    assert_eq!(
+        ipvsadm_rs::lang::flags::sched_flag_names("mh", all),
+        "mh-fallback,mh-port,flag-3"
+    );
+    assert_eq!(
+        ipvsadm_rs::lang::flags::sched_flag_names("wlc", all),
+        "flag-1,flag-2,flag-3"
+    );
+    assert_eq!(
+        ipvsadm_rs::lang::flags::sched_flag_names(
             "sh",
             ServiceFlags(ServiceFlags::SCHED2 | ServiceFlags::SCHED3)
         ),
         "sh-port,flag-3"
     );
     assert_eq!(
-        text::sched_flags("rr", ServiceFlags(ServiceFlags::SCHED2)),
+        ipvsadm_rs::lang::flags::sched_flag_names("rr", ServiceFlags(ServiceFlags::SCHED2)),
         "flag-2"
     );
-    assert_eq!(text::sched_flags("sh", ServiceFlags(0)), "");
+    assert_eq!(
+        ipvsadm_rs::lang::flags::sched_flag_names("sh", ServiceFlags(0)),
+        ""
+    );
 
     let mut s = svc(
         ServiceKey::tcp(ip("10.0.0.1"), 80),

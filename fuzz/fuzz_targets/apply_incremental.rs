@@ -9,7 +9,7 @@ use ipvsadm_rs::apply::{incremental, record};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    ipvsadm_rs::format::names::disable_host_lookups();
+    ipvsadm_rs::names::disable_host_lookups();
     if let Some(rec) = record::decode_bytes(data, "fuzz", 1, 2) {
         let _ = incremental::diff_text(&rec, "", "fuzz");
     }

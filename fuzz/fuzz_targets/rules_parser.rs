@@ -4,12 +4,12 @@
 #![no_main]
 
 use ipvsadm_rs::apply;
-use ipvsadm_rs::cli::parse::parse;
-use ipvsadm_rs::cli::restore::ConfigStream;
+use ipvsadm_rs::lang::parse::parse;
+use ipvsadm_rs::lang::stream::ConfigStream;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    ipvsadm_rs::format::names::disable_host_lookups();
+    ipvsadm_rs::names::disable_host_lookups();
     let mut stream = ConfigStream::new(data);
     let mut lines = 0;
     while let Some(words) = stream.next_command() {
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
             ..Default::default()
         };
         for step in apply::plan(&empty, &want, true) {
-            let _ = apply::op_command(&step.op);
+            let _ = ipvsadm_rs::lang::render::op_command(&step.op);
         }
     }
 });

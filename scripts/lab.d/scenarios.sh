@@ -209,7 +209,7 @@ lab_main() {
     [ "$(id -u)" -eq 0 ] || { echo "scenarios.sh: must run as root" >&2; return 2; }
 
     mkdir -p "$LAB_TMP"
-    lab_log "lab: ipvsadm is $(command -v ipvsadm): $(ipvsadm --version 2>&1 | head -n1)"
+    lab_log "lab: ipvsadm is $(command -v ipvsadm): $(ipvsadm version 2>&1 | head -n1)"
     local passed=0 failed=0 rc t0 t1 reason
     for s in "${selected[@]}"; do
         lab_teardown

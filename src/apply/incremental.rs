@@ -6,8 +6,10 @@
 //! 1. The lines the new file shares with the recorded text at its start
 //!    and at its end are taken as unchanged; only the lines in between are
 //!    parsed. (Lines parse on their own, so equal text means equal
-//!    meaning; and those lines keep their relative order, so the checks of
-//!    the full read still hold for them.)
+//!    meaning, as long as no line names a host or a service: a file that
+//!    does ([`depends_on_names`]) always gets the full apply, since NSS may
+//!    answer differently now. Those lines keep their relative order, so
+//!    the checks of the full read still hold for them.)
 //! 2. The parts of the state that changed lines belong to (services,
 //!    timeouts, daemons) are "touched". All lines of the new file that
 //!    belong to them are parsed and checked in file order, exactly as a
@@ -24,8 +26,9 @@
 //! default full apply reads everything and sees all.
 
 use super::record::{Record, OWNER_DAEMONS, OWNER_FIRST_KEY, OWNER_NONE, OWNER_TIMEOUTS};
-use super::{lines, parse_line, plan, Desired, FastMap, Item, Owner};
+use super::{plan, Desired, FastMap};
 use crate::error::{Errno, Error};
+use crate::lang::rules::{depends_on_names, lines, parse_line, Item, Owner};
 use crate::model::{Document, ServiceEntry, ServiceKey};
 use crate::Ipvs;
 
@@ -112,6 +115,13 @@ pub fn prepare(
     text: &str,
     file: &str,
 ) -> Result<Prepared<Partial>, Error> {
+    // Equal text means equal meaning only for numeric lines: a host or
+    // service name may resolve differently now than at the last apply.
+    if lines(text).any(depends_on_names) {
+        return Ok(Prepared::Stale(
+            "the file names hosts or services, which may resolve differently now",
+        ));
+    }
     let d = match diff_text(&rec, text, file) {
         Prepared::Ready(d) => d,
         Prepared::Stale(why) => return Ok(Prepared::Stale(why)),
@@ -346,9 +356,13 @@ pub fn full_record(text: &str, owners: &[Owner], want: &Desired) -> Record {
 /// `old`) and the full read's line owners. `Err` says how it failed.
 #[doc(hidden)]
 pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
-    let Ok((old_want, old_owners)) = super::read_rules_owned(old, "f") else {
-        return Ok(()); // only valid texts are recorded
-    };
+    // Only valid texts are recorded: an invalid `old` is replaced by its
+    // valid part (the lines that parse and define nothing twice, kept in
+    // order), so that every input checks something.
+    let old = recordable(old);
+    let old = old.as_str();
+    let (old_want, old_owners) = super::read_rules_owned(old, "f")
+        .map_err(|e| format!("the valid part of old is invalid: {e:?}"))?;
     let rec = full_record(old, &old_owners, &old_want);
     let full = super::read_rules_owned(new, "f");
     let d = match (diff_text(&rec, new, "f"), full) {
@@ -357,9 +371,8 @@ pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
         (got, want) => return Err(format!("diff {got:?}, full read {want:?}")),
     };
     let (d, (full_want, full_owners)) = d;
-    let fmt = |w: Option<&super::WantService>| format!("{w:?}");
     for k in &d.touched.keys {
-        if fmt(d.want.service(k)) != fmt(full_want.service(k)) {
+        if d.want.service(k) != full_want.service(k) {
             return Err(format!("touched {k:?} differs"));
         }
     }
@@ -375,7 +388,7 @@ pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
                     )
                 })
             };
-            if format!("{:?}", strip(old_want.service(&k))) != format!("{:?}", strip(Some(w))) {
+            if strip(old_want.service(&k)) != strip(Some(w)) {
                 return Err(format!("untouched {k:?} differs from old"));
             }
         }
@@ -402,6 +415,25 @@ pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
         return Err("record keys not compacted".into());
     }
     Ok(())
+}
+
+/// The part of `text` a full read accepts: each line kept if adding it to
+/// the lines kept before still reads without an error.
+fn recordable(text: &str) -> String {
+    let mut kept = String::new();
+    let mut want = Desired::default();
+    for (i, raw) in lines(text).enumerate() {
+        let ok = match parse_line(raw) {
+            Ok(None) => true,
+            Ok(Some(item)) => want.add(item, i + 1, "f").is_ok(),
+            Err(_) => false,
+        };
+        if ok {
+            kept.push_str(raw);
+            kept.push('\n');
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

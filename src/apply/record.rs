@@ -217,7 +217,7 @@ impl Record {
         }
         let len = usize::try_from(r.u64()?).ok()?;
         let text = std::str::from_utf8(r.take(len)?).ok()?.to_string();
-        if r.pos != data.len() || super::lines(&text).count() != owners.len() {
+        if r.pos != data.len() || crate::lang::rules::lines(&text).count() != owners.len() {
             return None;
         }
         Some(Record {

@@ -7,13 +7,8 @@
 
 pub mod docs;
 pub mod help;
-pub mod opts;
-pub mod parse;
-pub mod popt;
-pub mod restore;
 pub mod run;
 pub mod sub;
-pub mod values;
 
 use run::{exit_code, Ctx, Flow};
 use std::io::{self, BufWriter, Read, Write};
@@ -89,7 +84,8 @@ pub fn save_main(argv: &[String]) -> i32 {
 /// with `#`, flush the table, then restore the rest.
 pub fn restore_main(_argv: &[String]) -> i32 {
     let mut raw = Vec::new();
-    if io::stdin().read_to_end(&mut raw).is_err() {
+    if let Err(e) = io::stdin().read_to_end(&mut raw) {
+        eprintln!("ipvsadm-restore: cannot read the rules from standard input: {e}");
         return 1;
     }
     // `INPUT="$(grep -v '^#')"; echo "$INPUT"`: trailing newlines collapse
@@ -108,6 +104,10 @@ pub fn restore_main(_argv: &[String]) -> i32 {
 
     let program = "ipvsadm";
     let mut ctx = Ctx::new(program, stdout());
+    // The flush and the restore are one change of the tables.
+    if let Err(flow) = ctx.lock_tables() {
+        return exit_code(flow);
+    }
     let flush = ctx.process::<&[u8]>(&[program.to_string(), "-C".to_string()], None);
     if let Flow::Exit(_) = flush {
         let _ = ctx.out.flush();

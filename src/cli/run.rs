@@ -5,10 +5,11 @@
 //! every line of `-R`.
 
 use super::help;
-use super::parse::{parse, tryhelp, Action, Call, ListWhat, ParseError};
-use super::restore::ConfigStream;
 use crate::error::Error;
-use crate::format::{self, ListFlags};
+use crate::format;
+use crate::lang::parse::{parse, tryhelp, Action, Call, ListWhat, ParseError};
+use crate::lang::stream::ConfigStream;
+use crate::lang::ListFlags;
 use crate::model::{Document, ServiceEntry};
 use crate::{Ipvs, Op};
 
@@ -72,6 +73,10 @@ pub struct Ctx<W: Write> {
     pub out: W,
     /// The apply record of this namespace was removed (once is enough).
     record_forgotten: bool,
+    /// What `GET_INFO` said when the channel was opened.
+    info: Option<crate::model::Info>,
+    /// The table lock of this namespace, while `-R` runs.
+    lock: Option<crate::apply::lock::Lock>,
 }
 
 impl<W: Write> Ctx<W> {
@@ -81,6 +86,8 @@ impl<W: Write> Ctx<W> {
             ipvs: None,
             out,
             record_forgotten: false,
+            info: None,
+            lock: None,
         }
     }
 
@@ -94,12 +101,17 @@ impl<W: Write> Ctx<W> {
         }
     }
 
-    /// The IPVS channel, opened on first use. Failing to open it ends the
-    /// process as ipvsadm's start-up check does.
+    /// The IPVS channel, opened on first use, and asked for its version
+    /// as ipvsadm's `ipvs_init` does. Failing either ends the process as
+    /// ipvsadm's start-up check does (an unprivileged user fails here:
+    /// the kernel refuses `GET_INFO` without CAP_NET_ADMIN).
     fn ipvs(&mut self) -> Result<&mut Ipvs, Flow> {
         if self.ipvs.is_none() {
-            match Ipvs::connect() {
-                Ok(i) => self.ipvs = Some(i),
+            match Ipvs::connect().and_then(|mut i| i.info().map(|info| (i, info))) {
+                Ok((i, info)) => {
+                    self.ipvs = Some(i);
+                    self.info = Some(info);
+                }
                 Err(e) => {
                     let _ = self.out.flush();
                     eprintln!(
@@ -114,8 +126,34 @@ impl<W: Write> Ctx<W> {
         self.ipvs.as_mut().ok_or(Flow::Exit(2))
     }
 
+    /// Take the table lock of this network namespace (`apply::lock`) for
+    /// the rest of the process: `-R` and `ipvsadm-restore` change the
+    /// tables with no `apply` in between.
+    pub fn lock_tables(&mut self) -> Result<(), Flow> {
+        if self.lock.is_none() {
+            match crate::apply::lock::Lock::acquire(crate::apply::lock::DEFAULT_WAIT) {
+                Ok(l) => self.lock = Some(l),
+                Err(msg) => {
+                    self.flush();
+                    eprintln!("{}: {msg}", self.program);
+                    return Err(Flow::Exit(1));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn write(&mut self, s: &str) -> Result<(), Flow> {
         self.out.write_all(s.as_bytes()).map_err(|_| Flow::Exit(1))
+    }
+
+    /// `doc` as JSON; a failure is reported and ends the process.
+    fn json(&mut self, doc: &Document) -> Result<String, Flow> {
+        format::json::document(doc).map_err(|e| {
+            self.flush();
+            eprintln!("{}: cannot write JSON: {e}", self.program);
+            Flow::Exit(1)
+        })
     }
 
     fn flush(&mut self) {
@@ -244,18 +282,10 @@ impl<W: Write> Ctx<W> {
     }
 
     fn list_all(&mut self, f: &ListFlags) -> Result<(), Flow> {
-        let ipvs = self.ipvs()?;
-        let info = if f.rule {
-            None
-        } else {
-            match ipvs.info() {
-                Ok(i) => Some(i),
-                Err(e) => {
-                    self.report(Call::GetServices, &e);
-                    return Err(Flow::Exit(1));
-                }
-            }
-        };
+        self.ipvs()?;
+        // Read when the channel opened (ipvsadm reads it once at start-up
+        // too); it does not change.
+        let info = if f.rule { None } else { self.info };
         let ipvs = self.ipvs()?;
         let mut table = match ipvs.table() {
             Ok(t) => t,
@@ -283,7 +313,8 @@ impl<W: Write> Ctx<W> {
                 services,
                 ..Document::default()
             };
-            return self.write(&format::json::document(&doc));
+            let text = self.json(&doc)?;
+            return self.write(&text);
         }
         match info {
             Some(info) => format::text::list_all(&mut s, &info, &mut table, f),
@@ -324,7 +355,7 @@ impl<W: Write> Ctx<W> {
                         }],
                         ..Document::default()
                     };
-                    s = format::json::document(&doc);
+                    s = self.json(&doc)?;
                 } else {
                     format::text::list_service(&mut s, &svc, &mut dests, f);
                 }
@@ -352,10 +383,10 @@ impl<W: Write> Ctx<W> {
                 let ipvs = self.ipvs()?;
                 let t = ipvs.timeouts().map_err(|_| Flow::Exit(1))?;
                 if f.json {
-                    s = format::json::document(&Document {
+                    s = self.json(&Document {
                         timeouts: Some(t),
                         ..Document::default()
-                    });
+                    })?;
                 } else {
                     format::text::timeouts(&mut s, &t);
                 }
@@ -364,10 +395,10 @@ impl<W: Write> Ctx<W> {
                 let ipvs = self.ipvs()?;
                 let d = ipvs.daemons().map_err(|_| Flow::Exit(1))?;
                 if f.json {
-                    s = format::json::document(&Document {
+                    s = self.json(&Document {
                         daemons: Some(d),
                         ..Document::default()
-                    });
+                    })?;
                 } else {
                     format::text::daemons(&mut s, &d);
                 }
@@ -385,9 +416,16 @@ impl<W: Write> Ctx<W> {
     /// Lines whose first word starts with `#` are comments.
     fn restore<R: BufRead>(&mut self, input: &mut R) -> Result<i32, Flow> {
         let mut data = Vec::new();
-        if input.read_to_end(&mut data).is_err() {
-            return Ok(0);
+        if let Err(e) = input.read_to_end(&mut data) {
+            // ipvsadm 1.31 reports success having restored nothing.
+            self.flush();
+            eprintln!(
+                "{}: cannot read the rules from standard input: {e}",
+                self.program
+            );
+            return Err(Flow::Exit(1));
         }
+        self.lock_tables()?;
         let mut stream = ConfigStream::new(&data);
         let mut result = 0;
         let mut pending = Pending::default();

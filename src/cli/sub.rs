@@ -9,18 +9,20 @@
 //!   the kernel match FILE (rules or JSON), changing only what differs,
 //!   rolling back on failure; with `--incremental`, against the record of
 //!   the last apply (`apply::incremental`).
+//! * `ipvsadm version` — our own name and version.
 //! * `ipvsadm completions bash|zsh|fish` — the shell completion script,
 //!   generated from the flag table (`cli::docs`).
 
 use super::run::ipvs_strerror;
-use crate::apply::incremental::{self, Prepared};
-use crate::apply::{self, Failure};
+use crate::apply::{self, ApplyError, Failure};
 use crate::format;
+use crate::lang::parse::Call;
+use crate::lang::render;
 use crate::Ipvs;
 use std::io::{Read, Write};
 
 /// The subcommand words.
-pub const SUBCOMMANDS: &[&str] = &["apply", "state", "completions"];
+pub const SUBCOMMANDS: &[&str] = &["apply", "state", "completions", "version"];
 
 const APPLY_USAGE: &str = "Usage: ipvsadm apply [--dry-run] [--drain] [--incremental] [-v] FILE|-
 Make the IPVS tables match FILE (ipvsadm rules as -S or `ipvsadm state`
@@ -39,10 +41,15 @@ kernel refuses a change, every change made is undone.
               (service count, or a service the change touches), or there is
               none, do the full apply. Rules files only. Changes another
               tool made to services FILE does not change go unnoticed.
+  --wait SECONDS
+              how long to wait while another apply or -R changes the tables
+              of this network namespace (default 60); then give up, changing
+              nothing
   -v, --verbose
               say on standard error how the state was read
 Exit status: 0 done, 1 invalid input or usage, 2 refused and rolled back,
-3 rollback incomplete, 4 cannot reach IPVS.
+3 rollback incomplete, 4 cannot reach IPVS, 5 another run held the tables
+past --wait.
 ";
 
 const STATE_USAGE: &str = "Usage: ipvsadm state [--json]
@@ -76,6 +83,7 @@ pub fn main(argv: &[String]) -> i32 {
         "apply" => apply_main(rest),
         "state" => state_main(rest),
         "completions" => completions_main(rest),
+        "version" => version_main(rest),
         _ => Err(usage_error(&format!("unknown subcommand {name}"), "")),
     };
     let _ = std::io::stdout().flush();
@@ -116,11 +124,30 @@ fn state_main(args: &[String]) -> Result<i32, i32> {
         format::text::sort_dests(&mut e.dests);
     }
     let out = if json {
-        format::json::document(&doc)
+        format::json::document(&doc).map_err(|e| {
+            eprintln!("ipvsadm state: cannot write JSON: {e}");
+            1
+        })?
     } else {
-        apply::state_rules(&doc)
+        render::state_rules(&doc)
     };
     print!("{out}");
+    Ok(0)
+}
+
+/// `ipvsadm version`: our own name and version (`-v` stays ipvsadm
+/// 1.31's line, for scripts that parse it).
+fn version_main(args: &[String]) -> Result<i32, i32> {
+    if let Some(a) = args.first() {
+        return Err(usage_error(
+            &format!("version takes no argument ({a})"),
+            "Usage: ipvsadm version\n",
+        ));
+    }
+    println!(
+        "ipvsadm-rs {} (compatible with ipvsadm v1.31; -v prints ipvsadm's own line)",
+        env!("CARGO_PKG_VERSION")
+    );
     Ok(0)
 }
 
@@ -163,7 +190,11 @@ fn completions_main(args: &[String]) -> Result<i32, i32> {
 }
 
 fn apply_main(args: &[String]) -> Result<i32, i32> {
-    let (mut dry_run, mut drain, mut incremental, mut verbose) = (false, false, false, false);
+    let mut opts = apply::Options {
+        wait: apply::lock::DEFAULT_WAIT,
+        ..Default::default()
+    };
+    let mut verbose = false;
     let mut file = None::<String>;
     let mut p = lexopt::Parser::from_args(args.iter().cloned());
     while let Some(arg) = p
@@ -171,9 +202,22 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
         .map_err(|e| usage_error(&e.to_string(), APPLY_USAGE))?
     {
         match arg {
-            lexopt::Arg::Long("dry-run") => dry_run = true,
-            lexopt::Arg::Long("drain") => drain = true,
-            lexopt::Arg::Long("incremental") => incremental = true,
+            lexopt::Arg::Long("dry-run") => opts.dry_run = true,
+            lexopt::Arg::Long("drain") => opts.drain = true,
+            lexopt::Arg::Long("incremental") => opts.incremental = true,
+            lexopt::Arg::Long("wait") => {
+                let v = p
+                    .value()
+                    .map_err(|e| usage_error(&e.to_string(), APPLY_USAGE))?;
+                let secs = v
+                    .to_str()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86400.0)
+                    .ok_or_else(|| {
+                        usage_error("--wait takes seconds, from 0 to 86400", APPLY_USAGE)
+                    })?;
+                opts.wait = std::time::Duration::from_secs_f64(secs);
+            }
             lexopt::Arg::Long("verbose") | lexopt::Arg::Short('v') => verbose = true,
             lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
                 print!("{APPLY_USAGE}");
@@ -205,151 +249,79 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
         })?;
         (file.clone(), s)
     };
-    let invalid = |errors: Vec<String>| {
-        for e in errors {
-            eprintln!("{e}");
-        }
-        1
-    };
-    let unreachable = |e: crate::Error| {
-        eprintln!("ipvsadm apply: {}", ipvs_strerror(None, e.errno()));
-        4
-    };
-    let json = text.trim_start().starts_with('{');
-    let note = |what: &str| {
+    let mut note = |what: &str| {
         if verbose {
             eprintln!("ipvsadm apply: {what}");
         }
     };
-    let mut ipvs = None;
-    if incremental && json {
-        note("JSON input: reading the whole table");
-    } else if incremental {
-        match apply::record::load() {
-            None => note("no record of the last apply: reading the whole table"),
-            Some(rec) => {
-                let ipvs = ipvs.insert(connect("apply")?);
-                match incremental::prepare(ipvs, rec, &text, &display).map_err(unreachable)? {
-                    Prepared::Ready(part) => {
-                        let t = &part.touched;
-                        note(&format!(
-                            "incremental: read {} service(s){}{} that differ from the record",
-                            t.keys.len(),
-                            if t.timeouts { ", the timeouts" } else { "" },
-                            if t.daemons { ", the daemons" } else { "" },
-                        ));
-                        let steps = apply::plan(&part.before, &part.want, drain);
-                        let touched = part.touched.clone();
-                        let reread = &mut |i: &mut Ipvs| incremental::read_part(i, &touched);
-                        return run_plan(
-                            ipvs,
-                            &steps,
-                            &part.before,
-                            reread,
-                            dry_run,
-                            &display,
-                            Some(part.record),
-                        );
-                    }
-                    Prepared::Invalid(errors) => return Err(invalid(errors)),
-                    Prepared::Stale(why) => note(&format!("{why}: reading the whole table")),
+    let outcome = apply::run(&text, &display, &opts, &mut Ipvs::connect, &mut note);
+    match outcome {
+        Ok(done) => {
+            if opts.dry_run {
+                let mut out = String::new();
+                for s in &done.steps {
+                    out.push_str(&render::op_command(&s.op));
+                    out.push('\n');
                 }
-            }
-        }
-    }
-    // The full apply: the whole file, the whole table.
-    let (want, record) = if json {
-        (apply::read(&text, &display).map_err(invalid)?, None)
-    } else {
-        let (want, owners) = apply::read_rules_owned(&text, &display).map_err(invalid)?;
-        let record = incremental::full_record(&text, &owners, &want);
-        (want, Some(record))
-    };
-    let ipvs = match &mut ipvs {
-        Some(i) => i,
-        None => ipvs.insert(connect("apply")?),
-    };
-    let before = apply::current(ipvs).map_err(unreachable)?;
-    let steps = apply::plan(&before, &want, drain);
-    run_plan(
-        ipvs,
-        &steps,
-        &before,
-        &mut apply::current,
-        dry_run,
-        &display,
-        record,
-    )
-}
-
-/// Print (`dry_run`) or carry out `steps`; on success store `record` (or,
-/// without one, forget any), on failure forget it.
-fn run_plan(
-    ipvs: &mut Ipvs,
-    steps: &[apply::Step],
-    before: &crate::model::Document,
-    reread: &mut dyn FnMut(&mut Ipvs) -> Result<crate::model::Document, crate::Error>,
-    dry_run: bool,
-    display: &str,
-    record: Option<apply::record::Record>,
-) -> Result<i32, i32> {
-    if dry_run {
-        let mut out = String::new();
-        for s in steps {
-            out.push_str(&apply::op_command(&s.op));
-            out.push('\n');
-        }
-        print!("{out}");
-        return Ok(0);
-    }
-    let where_ = |index: usize| -> String {
-        let s = &steps[index];
-        let at = if s.line > 0 {
-            format!("{display}:{}: ", s.line)
-        } else {
-            format!("{display}: ")
-        };
-        format!("{at}{}", apply::op_command(&s.op))
-    };
-    // Until the record is stored again, none describes the tables.
-    apply::record::forget();
-    match apply::execute(ipvs, steps, before, 256, reread) {
-        Ok(()) => {
-            if let Some(rec) = record {
-                // Without it the next --incremental apply reads everything.
-                let _ = apply::record::save(&rec);
+                print!("{out}");
             }
             Ok(0)
         }
-        Err(Failure::RolledBack {
-            index,
-            errno,
-            undone,
-        }) => {
-            eprintln!(
-                "{}: {}",
-                where_(index),
-                ipvs_strerror(Some(apply::op_call(&steps[index].op)), errno.0)
-            );
-            eprintln!("ipvsadm apply: {undone} change(s) rolled back; the tables are as before");
-            Err(2)
+        Err(ApplyError::Invalid(errors)) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            Err(1)
         }
-        Err(Failure::RollbackIncomplete {
-            index,
-            errno,
-            detail,
-        }) => {
+        Err(ApplyError::Connect(e)) => {
             eprintln!(
-                "{}: {}",
-                where_(index),
-                ipvs_strerror(Some(apply::op_call(&steps[index].op)), errno.0)
+                "ipvsadm apply: cannot reach IPVS: {}",
+                ipvs_strerror(None, e.errno())
             );
-            eprintln!("ipvsadm apply: rollback incomplete: {detail}");
-            Err(3)
+            Err(4)
         }
-        Err(Failure::Channel(e)) => {
+        Err(ApplyError::Read(e)) => {
             eprintln!("ipvsadm apply: {}", ipvs_strerror(None, e.errno()));
             Err(4)
+        }
+        Err(ApplyError::Busy(msg)) => {
+            eprintln!("ipvsadm apply: {msg}");
+            Err(5)
+        }
+        Err(ApplyError::Failed { step, failure }) => {
+            let at = |s: &apply::Step| {
+                let place = if s.line > 0 {
+                    format!("{display}:{}: ", s.line)
+                } else {
+                    format!("{display}: ")
+                };
+                format!("{place}{}", render::op_command(&s.op))
+            };
+            let refused = |s: &apply::Step, errno: i32| {
+                eprintln!("{}: {}", at(s), ipvs_strerror(Some(Call::of(&s.op)), errno));
+            };
+            match (failure, step) {
+                (Failure::RolledBack { errno, undone, .. }, Some(s)) => {
+                    refused(&s, errno.0);
+                    eprintln!(
+                        "ipvsadm apply: {undone} change(s) rolled back; the tables are as before"
+                    );
+                    Err(2)
+                }
+                (Failure::RollbackIncomplete { errno, detail, .. }, Some(s)) => {
+                    refused(&s, errno.0);
+                    eprintln!("ipvsadm apply: rollback incomplete: {detail}");
+                    Err(3)
+                }
+                (Failure::Channel(e), _) => {
+                    eprintln!("ipvsadm apply: {}", ipvs_strerror(None, e.errno()));
+                    Err(4)
+                }
+                (_, None) => {
+                    eprintln!("ipvsadm apply: failed");
+                    Err(3)
+                }
+            }
         }
     }
 }

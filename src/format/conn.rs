@@ -12,8 +12,8 @@
 //! same. Fields missing from a short line (uninitialised stack in ipvsadm)
 //! are empty strings and zeros here.
 
-use super::names::{Names, SystemNames};
 use crate::model::Protocol;
+use crate::names::{Names, SystemNames};
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

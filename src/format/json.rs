@@ -4,10 +4,11 @@
 
 use crate::model::Document;
 
-/// Pretty-printed JSON and a final newline.
-pub fn document(doc: &Document) -> String {
-    // Serialising plain data with string keys cannot fail.
-    let mut s = serde_json::to_string_pretty(doc).unwrap_or_else(|_| "{}".into());
+/// Pretty-printed JSON and a final newline. serde_json fails only on
+/// what the model cannot hold (maps with non-string keys, a failing
+/// `Serialize`); the error is the caller's to report, never hidden.
+pub fn document(doc: &Document) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(doc)?;
     s.push('\n');
-    s
+    Ok(s)
 }

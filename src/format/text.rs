@@ -18,15 +18,16 @@
 //!    `-w N`), so that a save restores losslessly.
 //! 5. Real-server counters are 64-bit in the model; they are printed as is.
 
-use super::names::{truncate_bytes, Names, SystemNames};
-use super::ListFlags;
+use crate::lang::flags::sched_flag_names;
+use crate::lang::render::{self, mask_text, pe_name};
+use crate::lang::ListFlags;
 use crate::model::{
-    Daemon, Dest, Family, FwdMethod, Info, Protocol, Service, ServiceFlags, ServiceKey, Timeouts,
-    TunType,
+    Daemon, Dest, Family, FwdMethod, Info, Protocol, Service, ServiceKey, Timeouts, TunType,
 };
+use crate::names::{truncate_bytes, Names, SystemNames};
 use std::cmp::Ordering;
 use std::fmt::Write;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 /// Width ipvsadm cuts IPv4 service names to in listings (`svc_name[33]`).
 pub const SVC_NAME_MAX: usize = 33;
@@ -166,7 +167,7 @@ pub fn daemons(out: &mut String, ds: &[Daemon]) {
             let _ = write!(out, ", maxlen={}", d.sync_maxlen);
         }
         if let Some(g) = &d.mcast_group {
-            let _ = write!(out, ", group={}", super::names::inet_ntop(g));
+            let _ = write!(out, ", group={}", crate::names::inet_ntop(g));
         }
         if d.mcast_port != 0 {
             let _ = write!(out, ", port={}", d.mcast_port);
@@ -295,7 +296,7 @@ fn push_int_left(out: &mut String, v: i64, width: usize) {
     if v < 0 {
         out.push('-');
     }
-    crate::format::names::push_decimal(out, v.unsigned_abs());
+    crate::names::push_decimal(out, v.unsigned_abs());
     for _ in out.len() - start..width {
         out.push(' ');
     }
@@ -328,28 +329,6 @@ pub fn print_largenum(out: &mut String, i: u64, exact: bool) {
     out.push_str(&largenum(i, exact));
 }
 
-/// `print_sched_flags` (with fix 3): the names of the SCHED1..3 bits set,
-/// comma-joined: `sh-fallback`/`sh-port` for `sh`, `mh-fallback`/`mh-port`
-/// for `mh`, `flag-1`/`flag-2` otherwise; bit 3 is always `flag-3`.
-pub fn sched_flags(sched: &str, flags: ServiceFlags) -> String {
-    let (n1, n2) = match sched {
-        "sh" => ("sh-fallback", "sh-port"),
-        "mh" => ("mh-fallback", "mh-port"),
-        _ => ("flag-1", "flag-2"),
-    };
-    let mut names = Vec::with_capacity(3);
-    if flags.has(ServiceFlags::SCHED1) {
-        names.push(n1);
-    }
-    if flags.has(ServiceFlags::SCHED2) {
-        names.push(n2);
-    }
-    if flags.has(ServiceFlags::SCHED3) {
-        names.push("flag-3");
-    }
-    names.join(",")
-}
-
 /// `fwd_name`: `Masq`, `Local`, `Tunnel`, `Route`; other values have no
 /// name (ipvsadm hands NULL to printf, which glibc prints as `(null)`).
 pub fn fwd_name(m: FwdMethod) -> &'static str {
@@ -358,16 +337,6 @@ pub fn fwd_name(m: FwdMethod) -> &'static str {
         1 => "Local",
         2 => "Tunnel",
         3 => "Route",
-        _ => "(null)",
-    }
-}
-
-/// `fwd_switch`: `-m`, `-i`, `-g` (also for Local); `(null)` otherwise.
-pub fn fwd_switch(m: FwdMethod) -> &'static str {
-    match m.to_raw() & 7 {
-        0 => "-m",
-        2 => "-i",
-        1 | 3 => "-g",
         _ => "(null)",
     }
 }
@@ -384,16 +353,6 @@ fn tun_flag_name(flags: u16) -> &'static str {
         1 => "+c",
         2 => "r+c",
         _ => "?",
-    }
-}
-
-/// `tun_flags_opts[]` of ipvsadm; `None` past the table.
-fn tun_flag_opt(flags: u16) -> Option<&'static str> {
-    match flags {
-        0 => Some("--tun-nocsum"),
-        1 => Some("--tun-csum"),
-        2 => Some("--tun-remcsum"),
-        _ => None,
     }
 }
 
@@ -419,15 +378,6 @@ fn protocol_name(p: Protocol) -> &'static str {
         Protocol::Udp => "UDP",
         Protocol::Sctp => "SCTP",
         Protocol::Other(_) => "?",
-    }
-}
-
-fn protocol_option(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Tcp => "-t",
-        Protocol::Udp => "-u",
-        Protocol::Sctp => "--sctp-service",
-        Protocol::Other(_) => "--xxx-service",
     }
 }
 
@@ -457,7 +407,9 @@ pub fn service_label(svc: &Service, vname: &str, rule: bool) -> String {
         }
         ServiceKey::Addr { protocol, addr, .. } => {
             if rule {
-                format!("{} {}", protocol_option(protocol), vname)
+                let mut s = String::with_capacity(vname.len() + 4);
+                render::push_service(&mut s, &svc.key, vname);
+                s
             } else {
                 let mut s = format!("{:<4} {}", protocol_name(protocol), vname);
                 if Family::of(&addr) != Family::Inet6 {
@@ -477,21 +429,6 @@ pub fn dest_label(dname: &str, family: Family, rule: bool) -> String {
         truncate_bytes(&mut s, DEST_NAME_MAX);
     }
     s
-}
-
-/// The persistence netmask text, if it is not the full mask: dotted quad
-/// for IPv4, prefix length (`%i`) for IPv6.
-fn mask_text(svc: &Service) -> Option<String> {
-    match svc.key.family() {
-        Family::Inet => {
-            (svc.netmask != 0xffff_ffff).then(|| Ipv4Addr::from(svc.netmask).to_string())
-        }
-        Family::Inet6 => (svc.netmask != 128).then(|| (svc.netmask as i32).to_string()),
-    }
-}
-
-fn pe_name(svc: &Service) -> Option<&str> {
-    svc.pe_name.as_deref().filter(|p| !p.is_empty())
 }
 
 /// `print_service_entry`: the service line then its real servers (sorted
@@ -518,22 +455,9 @@ pub fn service_entry(
 
     match lay {
         Layout::Rule => {
-            let _ = write!(out, "-A {} -s {}", svc_name, svc.scheduler);
-            if svc.flags.persistent() {
-                let _ = write!(out, " -p {}", svc.timeout);
-                if let Some(m) = mask_text(svc) {
-                    let _ = write!(out, " -M {m}");
-                }
-            }
-            if let Some(pe) = pe_name(svc) {
-                let _ = write!(out, " --pe {pe}");
-            }
-            if svc.flags.one_packet() {
-                out.push_str(" -o");
-            }
-            if sched_bits {
-                let _ = write!(out, " -b {}", sched_flags(&svc.scheduler, svc.flags));
-            }
+            out.push_str("-A ");
+            out.push_str(&svc_name);
+            render::push_service_options(out, svc);
         }
         Layout::Stats | Layout::Rate => {
             let _ = write!(out, "{svc_name:<33}");
@@ -550,7 +474,7 @@ pub fn service_entry(
         _ => {
             let _ = write!(out, "{} {}", svc_name, svc.scheduler);
             if sched_bits {
-                let _ = write!(out, " ({})", sched_flags(&svc.scheduler, svc.flags));
+                let _ = write!(out, " ({})", sched_flag_names(&svc.scheduler, svc.flags));
             }
             if svc.flags.persistent() {
                 let _ = write!(out, " persistent {}", svc.timeout);
@@ -581,43 +505,7 @@ pub fn service_entry(
 
 fn dest_line(out: &mut String, svc_name: &str, dname: &str, d: &Dest, lay: Layout, exact: bool) {
     match lay {
-        Layout::Rule => {
-            // "-a %s -r %s %s -w %d"
-            out.push_str("-a ");
-            out.push_str(svc_name);
-            out.push_str(" -r ");
-            out.push_str(dname);
-            out.push(' ');
-            out.push_str(fwd_switch(d.fwd));
-            out.push_str(" -w ");
-            push_int_left(out, i64::from(d.weight), 0);
-            // Fix 4: thresholds are saved too.
-            if d.u_threshold != 0 {
-                let _ = write!(out, " -x {}", d.u_threshold);
-            }
-            if d.l_threshold != 0 {
-                let _ = write!(out, " -y {}", d.l_threshold);
-            }
-            if is_tunnel(d.fwd) {
-                match d.tun_type {
-                    TunType::Ipip => out.push_str(" --tun-type ipip"),
-                    TunType::Gue => {
-                        let _ = write!(out, " --tun-type gue --tun-port {}", d.tun_port);
-                        if let Some(o) = tun_flag_opt(d.tun_flags.0) {
-                            let _ = write!(out, " {o}");
-                        }
-                    }
-                    TunType::Gre => {
-                        out.push_str(" --tun-type gre");
-                        if let Some(o) = tun_flag_opt(d.tun_flags.0) {
-                            let _ = write!(out, " {o}");
-                        }
-                    }
-                    TunType::Other(_) => {}
-                }
-            }
-            out.push('\n');
-        }
+        Layout::Rule => render::dest_line(out, svc_name, dname, d),
         Layout::Stats => {
             let _ = write!(out, "  -> {dname:<28}");
             let s = &d.stats;

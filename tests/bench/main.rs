@@ -17,8 +17,8 @@
 //! Every figure is the wall time of the measured part only, from
 //! `std::time::Instant`; under qemu `-icount` that is guest instruction time.
 
-use ipvsadm_rs::cli::parse::{parse, Action};
-use ipvsadm_rs::cli::restore::ConfigStream;
+use ipvsadm_rs::lang::parse::{parse, Action};
+use ipvsadm_rs::lang::stream::ConfigStream;
 use ipvsadm_rs::model::{Family, Protocol, ServiceKey};
 use ipvsadm_rs::netlink::attr::{CmdAttr, SvcAttr};
 use ipvsadm_rs::netlink::codec::addr_from_bytes;

@@ -2,8 +2,8 @@
 //! whole-string numbers, `atoi`, `inet_aton`, and ipvsadm's
 //! `parse_service` for `host[:port]`.
 
-use crate::format::names;
 use crate::model::{Family, Protocol};
+use crate::names;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 fn is_c_space(b: u8) -> bool {
@@ -189,6 +189,37 @@ impl ParsedAddr {
     pub fn family(&self) -> Family {
         Family::of(&self.addr)
     }
+}
+
+/// Would [`parse_service`] ask NSS (a host name, or a port by service
+/// name) for `buf`? Decided as `parse_service` decides, without asking.
+pub fn service_uses_names(buf: &str) -> bool {
+    let mut host = buf;
+    let mut port_str: Option<&str> = None;
+    let mut bracketed = false;
+    if let Some(inner) = buf.strip_prefix('[') {
+        let Some(close) = inner.find(']') else {
+            return false;
+        };
+        host = &inner[..close];
+        port_str = inner[close + 1..].strip_prefix(':');
+        bracketed = true;
+    }
+    let v6 =
+        host.bytes().filter(|&c| c == b':').nth(1).is_some() && host.parse::<Ipv6Addr>().is_ok();
+    if !v6 {
+        if bracketed {
+            port_str = None;
+        }
+        if let Some(i) = host.rfind(':') {
+            port_str = Some(&host[i + 1..]);
+            host = &host[..i];
+        }
+        if inet_aton(host).is_none() {
+            return true;
+        }
+    }
+    port_str.is_some_and(|p| string_to_number(p, 0, 65535).is_none())
 }
 
 /// ipvsadm's `parse_service(buf)`: `[v6]:port`, a bare IPv6 address

@@ -13,12 +13,13 @@
 //! 6. per-command semantic checks (zero port, one-packet, defaults,
 //!    real-server port rules, families, tunnel options).
 
-use super::opts::{
-    Cmd, Opt, Tag, COMMANDS_V_OPTIONS, NUMBER_OF_OPT, TUNNEL_TYPES_V_OPTIONS, TUN_NAMES, TUN_OPTS,
+use super::flags::{
+    Cmd, Opt, Tag, COMMANDS_V_OPTIONS, NUMBER_OF_OPT, SCHED_FLAGS, TUNNEL_TYPES_V_OPTIONS,
+    TUN_NAMES, TUN_OPTS,
 };
 use super::popt::Popt;
 use super::values::{atoi, host_or_inet_aton, parse_service, string_to_number, strtol_whole};
-use crate::format::ListFlags;
+use super::ListFlags;
 use crate::model::*;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -76,6 +77,25 @@ pub enum Call {
     GetDests,
 }
 
+impl Call {
+    /// The call an operation is reported as.
+    pub fn of(op: &Op) -> Call {
+        match op {
+            Op::AddService(_) => Call::AddService,
+            Op::EditService(_) => Call::UpdateService,
+            Op::DelService(_) => Call::DelService,
+            Op::AddDest(..) => Call::AddDest,
+            Op::EditDest(..) => Call::UpdateDest,
+            Op::DelDest(..) => Call::DelDest,
+            Op::Zero(_) => Call::ZeroService,
+            Op::Flush => Call::Flush,
+            Op::SetTimeouts(_) => Call::SetTimeout,
+            Op::StartDaemon(_) => Call::StartDaemon,
+            Op::StopDaemon(..) => Call::StopDaemon,
+        }
+    }
+}
+
 /// What to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListWhat {
@@ -95,7 +115,7 @@ pub enum Action {
     Save(ListFlags),
     Restore,
     /// A change to the kernel tables, and the call it is reported as.
-    Change(crate::client::Op, Call),
+    Change(Op, Call),
 }
 
 /// ipvsadm's `struct ipvs_command_entry` while parsing.
@@ -287,18 +307,11 @@ fn parse_sched_flags(sched: &str, arg: &str) -> Result<u32, ParseError> {
     let mut any = false;
     for flag in arg.split(',').filter(|f| !f.is_empty()) {
         any = true;
-        let (bit, needs) = match flag {
-            "flag-1" => (ServiceFlags::SCHED1, None),
-            "flag-2" => (ServiceFlags::SCHED2, None),
-            "flag-3" => (ServiceFlags::SCHED3, None),
-            "sh-fallback" => (ServiceFlags::SCHED1, Some("sh")),
-            "sh-port" => (ServiceFlags::SCHED2, Some("sh")),
-            "mh-fallback" => (ServiceFlags::SCHED1, Some("mh")),
-            "mh-port" => (ServiceFlags::SCHED2, Some("mh")),
-            _ => return Err(fail(2, format!("invalid scheduler flag `{flag}'"))),
+        let Some(def) = SCHED_FLAGS.iter().find(|f| f.name == flag) else {
+            return Err(fail(2, format!("invalid scheduler flag `{flag}'")));
         };
-        flags |= bit;
-        if needs.is_some_and(|s| s != sched) {
+        flags |= def.bit;
+        if def.sched.is_some_and(|s| s != sched) {
             return Err(fail(2, format!("incompatible scheduler flag `{flag}'")));
         }
     }
@@ -330,34 +343,23 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
         Ok(Some(o)) if o.def.command => o,
         _ => return Err(tryhelp(program)),
     };
-    let cmd = match first.def.tag {
-        Tag::Add => Cmd::Add,
-        Tag::Edit => Cmd::Edit,
-        Tag::Del => Cmd::Del,
-        Tag::AddServer => Cmd::AddDest,
-        Tag::EditServer => Cmd::EditDest,
-        Tag::DelServer => Cmd::DelDest,
-        Tag::Clear => Cmd::Flush,
-        Tag::List => Cmd::List,
-        Tag::Zero => Cmd::Zero,
-        Tag::Set => Cmd::Timeout,
-        Tag::Restore => Cmd::Restore,
-        Tag::Save => Cmd::Save,
+    match first.def.tag {
+        Tag::Help => return Ok(Action::Help),
+        Tag::Version => return Ok(Action::Version),
         Tag::StartDaemon => {
             ce.daemon_state = parse_daemon_state(
                 first.value.unwrap_or(""),
                 "illegal start-daemon parameter specified",
-            )?;
-            Cmd::StartDaemon
+            )?
         }
         Tag::StopDaemon => {
             ce.daemon_state =
-                parse_daemon_state(first.value.unwrap_or(""), "illegal start_daemon specified")?;
-            Cmd::StopDaemon
+                parse_daemon_state(first.value.unwrap_or(""), "illegal start_daemon specified")?
         }
-        Tag::Help => return Ok(Action::Help),
-        Tag::Version => return Ok(Action::Version),
-        _ => return Err(tryhelp(program)),
+        _ => {}
+    }
+    let Some(cmd) = first.def.cmd else {
+        return Err(tryhelp(program));
     };
     ce.cmd = Some(cmd);
 
@@ -375,9 +377,12 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
         };
         let val = o.value;
         let v = val.unwrap_or("");
+        // A repeated option fails before its value is looked at.
+        if let Some(bit) = o.def.bit {
+            ce.set_option(bit)?;
+        }
         match o.def.tag {
             Tag::TcpService | Tag::UdpService | Tag::SctpService => {
-                ce.set_option(Opt::Service)?;
                 ce.protocol = match o.def.tag {
                     Tag::TcpService => Protocol::Tcp,
                     Tag::UdpService => Protocol::Udp,
@@ -395,22 +400,18 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 }
             }
             Tag::FwmarkService => {
-                ce.set_option(Opt::Service)?;
                 ce.af = Family::AF_INET;
                 ce.protocol = Protocol::Tcp;
                 ce.fwmark = parse_fwmark(v)?;
             }
             Tag::Scheduler => {
-                ce.set_option(Opt::Scheduler)?;
                 ce.sched = truncate(v, 15);
             }
             Tag::Persistent => {
-                ce.set_option(Opt::Persistent)?;
                 ce.flags |= ServiceFlags::PERSISTENT;
                 ce.timeout = parse_timeout(val, 1)?;
             }
             Tag::Netmask => {
-                ce.set_option(Opt::Netmask)?;
                 if ce.af != Family::AF_INET6 {
                     let m = host_or_inet_aton(v).ok_or_else(|| {
                         fail(2, "illegal virtual server persistent mask specified")
@@ -425,7 +426,6 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 }
             }
             Tag::RealServer => {
-                ce.set_option(Opt::Server)?;
                 let p = parse_service(v, ce.protocol)
                     .ok_or_else(|| fail(2, "illegal real server address[:port] specified"))?;
                 ce.dest_af = p.family().to_raw();
@@ -433,7 +433,6 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 ce.dest_port = p.port.unwrap_or(ce.port);
             }
             Tag::Ipip | Tag::Gatewaying | Tag::Masquerading => {
-                ce.set_option(Opt::Forward)?;
                 ce.fwd = match o.def.tag {
                     Tag::Ipip => FwdMethod::Tunnel,
                     Tag::Gatewaying => FwdMethod::Route,
@@ -441,63 +440,51 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 };
             }
             Tag::Weight => {
-                ce.set_option(Opt::Weight)?;
                 ce.weight = string_to_number(v, 0, MAX_WEIGHT)
                     .ok_or_else(|| fail(2, "illegal weight specified"))?
                     as i32;
             }
             Tag::UThreshold => {
-                ce.set_option(Opt::UThreshold)?;
                 ce.u_threshold = string_to_number(v, 0, i64::from(i32::MAX))
                     .ok_or_else(|| fail(2, "illegal u_threshold specified"))?
                     as u32;
             }
             Tag::LThreshold => {
-                ce.set_option(Opt::LThreshold)?;
                 ce.l_threshold = string_to_number(v, 0, i64::from(i32::MAX))
                     .ok_or_else(|| fail(2, "illegal l_threshold specified"))?
                     as u32;
             }
-            Tag::Connection => ce.set_option(Opt::Connection)?,
+            Tag::Connection => {}
             Tag::Numeric => {
-                ce.set_option(Opt::Numeric)?;
                 ce.list.numeric = true;
             }
             Tag::McastInterface => {
-                ce.set_option(Opt::Mcast)?;
                 ce.mcast_ifn = truncate(v, 15);
             }
             Tag::SyncId => {
-                ce.set_option(Opt::SyncId)?;
                 ce.syncid = string_to_number(v, 0, 255)
                     .ok_or_else(|| fail(2, "illegal syncid specified"))?
                     as u32;
             }
-            Tag::Timeout => ce.set_option(Opt::Timeout)?,
-            Tag::Daemon => ce.set_option(Opt::Daemon)?,
+            Tag::Timeout => {}
+            Tag::Daemon => {}
             Tag::Stats => {
-                ce.set_option(Opt::Stats)?;
                 ce.list.stats = true;
             }
             Tag::Rate => {
-                ce.set_option(Opt::Rate)?;
                 ce.list.rate = true;
             }
             Tag::Thresholds => {
-                ce.set_option(Opt::Thresholds)?;
                 ce.list.thresholds = true;
             }
             Tag::PersistentConn => {
-                ce.set_option(Opt::PersistentConn)?;
                 ce.list.persistent_conn = true;
             }
             Tag::NoSort => {
-                ce.set_option(Opt::NoSort)?;
                 ce.list.nosort = true;
             }
             Tag::Sort => {}
             Tag::Exact => {
-                ce.set_option(Opt::Exact)?;
                 ce.list.exact = true;
             }
             Tag::Ipv6 => {
@@ -509,19 +496,15 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 }
             }
             Tag::Ops => {
-                ce.set_option(Opt::OnePacket)?;
                 ce.flags |= ServiceFlags::ONEPACKET;
             }
             Tag::Pe => {
-                ce.set_option(Opt::PersistenceEngine)?;
                 ce.pe = truncate(v, 15);
             }
             Tag::SchedFlags => {
-                ce.set_option(Opt::SchedFlags)?;
                 sched_flags_arg = truncate(v, 127);
             }
             Tag::McastGroup => {
-                ce.set_option(Opt::McastGroup)?;
                 if v.contains(':') {
                     match v.parse::<Ipv6Addr>() {
                         Ok(a) if a.is_multicast() => ce.mcast_group = Some(IpAddr::V6(a)),
@@ -535,52 +518,42 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 }
             }
             Tag::McastPort => {
-                ce.set_option(Opt::McastPort)?;
                 ce.mcast_port = string_to_number(v, 1, 65535)
                     .ok_or_else(|| fail(2, "illegal mcast-port specified"))?
                     as u16;
             }
             Tag::McastTtl => {
-                ce.set_option(Opt::McastTtl)?;
                 ce.mcast_ttl = string_to_number(v, 1, 255)
                     .ok_or_else(|| fail(2, "illegal mcast-ttl specified"))?
                     as u8;
             }
             Tag::SyncMaxlen => {
-                ce.set_option(Opt::SyncMaxlen)?;
                 ce.sync_maxlen = string_to_number(v, 1, 65535 - 20 - 8)
                     .ok_or_else(|| fail(2, "illegal sync-maxlen specified"))?
                     as u16;
             }
             Tag::TunInfo => {
-                ce.set_option(Opt::TunInfo)?;
                 ce.list.tun_info = true;
             }
             Tag::TunType => {
-                ce.set_option(Opt::TunType)?;
-                ce.tun_type = match v {
-                    "ipip" => 0,
-                    "gue" => 1,
-                    "gre" => 2,
-                    _ => return Err(fail(2, "illegal tunnel type specified")),
-                };
+                ce.tun_type = TUN_NAMES
+                    .iter()
+                    .position(|t| *t == v)
+                    .ok_or_else(|| fail(2, "illegal tunnel type specified"))?
+                    as u8;
             }
             Tag::TunPort => {
-                ce.set_option(Opt::TunPort)?;
                 ce.tun_port = string_to_number(v, 1, 65535)
                     .ok_or_else(|| fail(2, "illegal tunnel port specified"))?
                     as u16;
             }
             Tag::TunNocsum => {
-                ce.set_option(Opt::TunNocsum)?;
                 ce.tun_flags |= TunFlags::NOCSUM;
             }
             Tag::TunCsum => {
-                ce.set_option(Opt::TunCsum)?;
                 ce.tun_flags |= TunFlags::CSUM;
             }
             Tag::TunRemcsum => {
-                ce.set_option(Opt::TunRemcsum)?;
                 ce.tun_flags |= TunFlags::REMCSUM;
             }
             Tag::Json => {
@@ -678,7 +651,7 @@ fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), ParseError> {
         return Ok(());
     }
     let row = COMMANDS_V_OPTIONS[cmd as usize];
-    let rules = (0..NUMBER_OF_OPT).map(|j| (row[j], 1u64 << j, super::opts::OPT_NAMES[j]));
+    let rules = (0..NUMBER_OF_OPT).map(|j| (row[j], 1u64 << j, super::flags::OPT_NAMES[j]));
     matrix_check(rules, options, || format!("'{}' command", cmd.name()))
 }
 
@@ -740,7 +713,6 @@ fn matrix_check<'n>(
 }
 
 fn finish(cmd: Cmd, mut ce: Entry) -> Result<Action, ParseError> {
-    use crate::client::Op;
     if matches!(cmd, Cmd::Add | Cmd::Edit) {
         if ce.fwmark == 0 && ce.port == 0 && ce.flags & ServiceFlags::PERSISTENT == 0 {
             return Err(fail(2, "Zero port specified for non-persistent service"));

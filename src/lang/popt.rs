@@ -11,7 +11,7 @@
 //! * errors name the whole word in which they occurred, as
 //!   `poptBadOption` does.
 
-use super::opts::{by_long, by_short, ArgKind, FlagDef};
+use super::flags::{by_long, by_short, ArgKind, FlagDef};
 
 /// popt's error kinds, with `poptStrerror`'s text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,7 +173,7 @@ impl<'a, S: AsRef<str>> Popt<'a, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::opts::Tag;
+    use crate::lang::flags::Tag;
 
     type Run = (
         Vec<(Tag, Option<String>)>,
