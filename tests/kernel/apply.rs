@@ -510,3 +510,36 @@ fn incremental_apply_checks_changed_lines_and_rolls_back() {
     );
     assert_eq!(oracle_save(), before);
 }
+
+/// JSON gets the checks rules text gets, before anything is sent: a
+/// negative weight (which the kernel would refuse, after other changes)
+/// is rejected with exit 1, named by its path, and the table is untouched.
+#[test]
+fn json_is_checked_as_strictly_as_rules_before_anything_is_sent() {
+    let _gate = fresh_netns();
+    let r = apply(RULES, &[]);
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+    let json = ours(&["state", "--json"], None).stdout;
+    let before = oracle_save();
+    let mut doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // A new service first (it would be added before the bad weight is
+    // reached), then a bad real server, a bad scheduler name and a bad
+    // threshold further on.
+    let mut extra = doc["services"][0].clone();
+    extra["service"]["key"]["addr"] = serde_json::json!("192.0.2.77");
+    doc["services"].as_array_mut().unwrap().insert(0, extra);
+    doc["services"][1]["dests"][1]["weight"] = serde_json::json!(-1);
+    doc["services"][2]["service"]["scheduler"] = serde_json::json!("a-scheduler-name-too-long");
+    doc["services"][1]["dests"][0]["u_threshold"] = serde_json::json!(3_000_000_000u64);
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    let r = apply(&text, &[]);
+    assert_eq!(r.status, 1, "{}", r.stderr);
+    for want in [
+        "<stdin>: services[1].dests[1]: illegal weight specified",
+        "<stdin>: services[2]: not what the rule",
+        "<stdin>: services[1].dests[0]: illegal u_threshold specified",
+    ] {
+        assert!(r.stderr.contains(want), "missing {want:?} in\n{}", r.stderr);
+    }
+    assert_eq!(oracle_save(), before, "nothing may be sent");
+}

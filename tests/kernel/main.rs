@@ -9,6 +9,7 @@ mod apply;
 mod batch;
 mod dests;
 mod diff;
+mod lock;
 mod misc;
 mod restore;
 mod services;

@@ -232,3 +232,68 @@ fn services_dump_lists_each_service_once_under_churn() {
     });
     println!("services dump: {rounds} rounds, the kernel repeated our service {raw_repeats} times");
 }
+
+/// An unprivileged user gets ipvsadm 1.31's start-up failure, word for
+/// word, with its exit status.
+#[test]
+fn unprivileged_listing_fails_as_ipvsadm_does() {
+    let _gate = fresh_netns();
+    let nobody = Some(65534);
+    for args in [
+        &["-L", "-n"][..],
+        &["-S", "-n"],
+        &["-A", "-t", "192.0.2.1:80"],
+    ] {
+        let theirs = run_tool_as(nobody, &oracle_bin(), "ipvsadm", args, None);
+        let mine = run_tool_as(nobody, &ours_bin(), "ipvsadm", args, None);
+        assert_eq!(
+            (theirs.status, theirs.stderr.as_str(), theirs.stdout.as_str()),
+            (2, "Can't initialize ipvs: Permission denied (you must be root)\nAre you sure that IP Virtual Server is built in the kernel or as module?\n", ""),
+            "the oracle, {args:?}"
+        );
+        assert_eq!(
+            (mine.status, mine.stderr.as_str(), mine.stdout.as_str()),
+            (
+                theirs.status,
+                theirs.stderr.as_str(),
+                theirs.stdout.as_str()
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+/// A restore that cannot read its input fails (ipvsadm 1.31 exits 0
+/// having restored nothing: README "Differences from ipvsadm").
+#[test]
+fn restore_that_cannot_read_its_input_fails() {
+    let _gate = fresh_netns();
+    let run = |bin: &str, arg0: &str, args: &[&str]| {
+        // A directory as standard input: read(2) fails with EISDIR.
+        let out = std::process::Command::new(bin)
+            .arg0(arg0)
+            .args(args)
+            .stdin(std::fs::File::open("/").expect("open /"))
+            .output()
+            .expect("run");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    use std::os::unix::process::CommandExt;
+    let (status, stderr) = run(&oracle_bin(), "ipvsadm", &["-R"]);
+    assert_eq!((status, stderr.as_str()), (0, ""), "the oracle's bug");
+    let (status, stderr) = run(&ours_bin(), "ipvsadm", &["-R"]);
+    assert_eq!(status, 1, "{stderr}");
+    assert!(
+        stderr.starts_with("ipvsadm: cannot read the rules from standard input: "),
+        "{stderr}"
+    );
+    let (status, stderr) = run(&ours_bin(), "ipvsadm-restore", &[]);
+    assert_eq!(status, 1, "{stderr}");
+    assert!(
+        stderr.starts_with("ipvsadm-restore: cannot read the rules from standard input: "),
+        "{stderr}"
+    );
+}

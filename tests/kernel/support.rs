@@ -80,10 +80,26 @@ pub fn run_tool<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
     stdin: Option<&str>,
 ) -> Output {
+    run_tool_as(None, bin, arg0, args, stdin)
+}
+
+/// [`run_tool`], as user and group `uid` (an unprivileged user) if given.
+pub fn run_tool_as<S: AsRef<std::ffi::OsStr>>(
+    uid: Option<u32>,
+    bin: &str,
+    arg0: &str,
+    args: &[S],
+    stdin: Option<&str>,
+) -> Output {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
-    let mut child = Command::new(bin)
+    let mut cmd = Command::new(bin);
+    if let Some(id) = uid {
+        // As root, std also drops the supplementary groups.
+        cmd.uid(id).gid(id);
+    }
+    let mut child = cmd
         .arg0(arg0)
         .args(args)
         .stdin(if stdin.is_some() {
