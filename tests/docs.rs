@@ -161,11 +161,18 @@ fn completions_subcommand_prints_the_scripts() {
     assert_eq!(out.status.code(), Some(1));
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
+/// A tool a test needs: missing, the test fails (scripts/test installs
+/// them all), it never passes without having checked.
+#[track_caller]
+fn require(tool: &str, package: &str) {
+    let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool} >/dev/null 2>&1")])
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "{tool} is needed for this test: apt-get install {package} (scripts/test does)"
+    );
 }
 
 #[test]
@@ -175,10 +182,7 @@ fn completion_scripts_parse() {
         ("zsh", vec!["-n"]),
         ("fish", vec!["-n"]),
     ] {
-        if !have(shell) {
-            eprintln!("skipped: {shell} is not installed");
-            continue;
-        }
+        require(shell, shell);
         let dir = std::env::temp_dir().join(format!("ipvsadm-docs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(format!("completion.{shell}"));
@@ -195,10 +199,7 @@ fn completion_scripts_parse() {
 
 #[test]
 fn man_pages_render_without_warnings() {
-    if !have("groff") {
-        eprintln!("skipped: groff is not installed");
-        return;
-    }
+    require("groff", "groff-base");
     for page in ["ipvsadm.8", "ipvsadm-save.8", "ipvsadm-restore.8"] {
         let path = root().join("man").join(page);
         let out = Command::new("groff")
@@ -223,10 +224,8 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[test]
 fn install_script_lays_out_files() {
-    if !have("bash") || !have("install") {
-        eprintln!("skipped: bash or install(1) missing");
-        return;
-    }
+    require("bash", "bash");
+    require("install", "coreutils");
     let dest = temp_dir("install");
     let out = Command::new("bash")
         .arg(root().join("scripts/install"))
@@ -278,10 +277,7 @@ fn install_script_lays_out_files() {
 /// arguments, under a fake /etc: which rules file, restore, save, clear.
 #[test]
 fn service_helper_follows_both_conventions() {
-    if !have("sh") {
-        eprintln!("skipped: sh missing");
-        return;
-    }
+    require("sh", "dash");
     let dir = temp_dir("service");
     let etc = dir.join("root/etc");
     std::fs::create_dir_all(etc.join("sysconfig")).unwrap();

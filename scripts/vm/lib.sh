@@ -60,6 +60,12 @@ _vm_apt_update_once() {
 vm_ensure_host_packages() {
     local want=(qemu-system-x86 busybox-static cpio gzip zstd ipvsadm iproute2 bash kmod netbase)
     command -v python3 >/dev/null 2>&1 || want+=(python3)
+    vm_ensure_packages "${want[@]}"
+}
+
+# apt-get install those of the packages named that are missing.
+vm_ensure_packages() {
+    local want=("$@")
     local missing=() p
     for p in "${want[@]}"; do
         _vm_pkg_installed "$p" || missing+=("$p")
@@ -255,6 +261,10 @@ vm_build_initramfs() {
 
     # merged-/usr layout, like the host, so ldd paths land where ld.so looks
     mkdir -p "$root"/usr/{bin,sbin,lib,lib64} "$root"/{etc,dev,proc,sys,tmp,run,root,var,opt/oracle,opt/payload}
+    # mktemp made the root 0700: open it to the unprivileged users some
+    # tests run programs as
+    chmod 755 "$root"
+    chmod 1777 "$root/tmp"
     ln -s usr/bin "$root/bin"
     ln -s usr/sbin "$root/sbin"
     ln -s usr/lib "$root/lib"

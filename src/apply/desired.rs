@@ -227,10 +227,14 @@ pub fn read_json(text: &str, file: &str) -> Result<Desired, Vec<String>> {
         let key = entry.service.key;
         let mut service = entry.service;
         normalize(&mut service);
-        if let Err(e) = checked(&Op::AddService(service.clone()), file, &path) {
-            errors.push(e);
-            continue;
-        }
+        let service = match checked(&Op::AddService(service), file, &path) {
+            Ok(Item::Service(s)) => s,
+            Ok(_) => continue,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         if let Err(e) = want.add_service(service, 0, file) {
             errors.push(format!("{e} ({path})"));
             continue;
@@ -238,10 +242,14 @@ pub fn read_json(text: &str, file: &str) -> Result<Desired, Vec<String>> {
         for (j, mut d) in entry.dests.into_iter().enumerate() {
             let path = format!("{path}.dests[{j}]");
             d.stats = Stats::default();
-            if let Err(e) = checked(&Op::AddDest(key, d.clone()), file, &path) {
-                errors.push(e);
-                continue;
-            }
+            let d = match checked(&Op::AddDest(key, d), file, &path) {
+                Ok(Item::Dest(_, d)) => d,
+                Ok(_) => continue,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             if let Err(e) = want.add_dest(key, d, 0, file) {
                 errors.push(format!("{e} ({path})"));
             }
@@ -265,9 +273,13 @@ fn checked(op: &Op, file: &str, path: &str) -> Result<Item, String> {
     };
     let same = match (&item, op) {
         (Item::Service(a), Op::AddService(b)) => {
+            // The kernel's HASHED bit (in what `state --json` prints) is
+            // no part of a rule: the parsed service stands for both.
             let mut a = a.clone();
             normalize(&mut a);
-            a == *b
+            let mut b = b.clone();
+            b.flags.0 &= !ServiceFlags::HASHED;
+            a == b
         }
         (Item::Dest(k, a), Op::AddDest(key, b)) => {
             // Only the fields a rule carries (no counters, no connection
@@ -275,7 +287,9 @@ fn checked(op: &Op, file: &str, path: &str) -> Result<Item, String> {
             k == key
                 && a.addr == b.addr
                 && a.port == b.port
-                && a.fwd == b.fwd
+                // The kernel reports real servers on local addresses as
+                // LOCALNODE, which a rule writes (and means) as -g.
+                && (a.fwd == b.fwd || b.fwd == FwdMethod::Local && a.fwd == FwdMethod::Route)
                 && a.weight == b.weight
                 && a.u_threshold == b.u_threshold
                 && a.l_threshold == b.l_threshold

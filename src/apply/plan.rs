@@ -185,3 +185,204 @@ fn same_daemon(have: &Daemon, want: &Daemon) -> bool {
         && (want.mcast_port == 0 || have.mcast_port == want.mcast_port)
         && (want.mcast_ttl == 0 || have.mcast_ttl == want.mcast_ttl)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::desired::read_rules;
+    use crate::apply::execute::comparable;
+    use crate::lang::render::{op_command, state_rules};
+
+    /// The kernel's state as a document, from rules text (counters and
+    /// connection counts as given per real server: `(addr, active)`).
+    fn have(rules: &str, busy: &[(&str, u32)]) -> Document {
+        let want = read_rules(rules, "have").expect("valid have");
+        let mut doc = Document {
+            timeouts: Some(Timeouts {
+                tcp: 900,
+                tcp_fin: 120,
+                udp: 300,
+            }),
+            daemons: Some(Vec::new()),
+            ..Document::default()
+        };
+        for w in &want.services {
+            let mut svc = w.service.clone();
+            svc.flags.0 |= ServiceFlags::HASHED;
+            let dests = w
+                .dests
+                .iter()
+                .map(|(d, _)| {
+                    let mut d = d.clone();
+                    if let Some((_, n)) = busy.iter().find(|(a, _)| d.addr.to_string() == *a) {
+                        d.active_conns = *n;
+                    }
+                    d
+                })
+                .collect();
+            doc.services.push(ServiceEntry {
+                service: svc,
+                dests,
+            });
+        }
+        doc
+    }
+
+    fn planned(have_rules: &str, busy: &[(&str, u32)], want: &str, drain: bool) -> Vec<String> {
+        let want = read_rules(want, "want").expect("valid want");
+        plan(&have(have_rules, busy), &want, drain)
+            .iter()
+            .map(|s| format!("{} @{}", op_command(&s.op), s.line))
+            .collect()
+    }
+
+    const BASE: &str = "\
+-A -t 192.0.2.1:80 -s rr
+-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1
+-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1
+-A -u 192.0.2.1:53 -s wlc
+-a -u 192.0.2.1:53 -r 198.51.100.3:53 -g -w 1
+";
+
+    #[test]
+    fn plans_for_a_table_of_cases() {
+        // (what, busy real servers, wanted text, drain, expected steps)
+        let cases: &[(&str, &[(&str, u32)], &str, bool, &[&str])] = &[
+            ("no change", &[], BASE, false, &[]),
+            (
+                "scheduler edited in place",
+                &[],
+                &BASE.replace("-s rr", "-s wrr"),
+                false,
+                &["-E -t 192.0.2.1:80 -s wrr @1"],
+            ),
+            (
+                "weight edited in place",
+                &[],
+                &BASE.replace(":80 -m -w 1\n-a -t 192.0.2.1:80 -r 198.51.100.2", ":80 -m -w 5\n-a -t 192.0.2.1:80 -r 198.51.100.2"),
+                false,
+                &["-e -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 5 @2"],
+            ),
+            (
+                "new real server before the old one goes",
+                &[],
+                &BASE.replace("198.51.100.2:80", "198.51.100.9:80"),
+                false,
+                &[
+                    "-a -t 192.0.2.1:80 -r 198.51.100.9:80 -m -w 1 @3",
+                    "-d -t 192.0.2.1:80 -r 198.51.100.2:80 @0",
+                ],
+            ),
+            (
+                "busy real server drained to weight 0",
+                &[("198.51.100.2", 4)],
+                &BASE.replace("-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1\n", ""),
+                true,
+                &["-e -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 0 @0"],
+            ),
+            (
+                "idle real server removed even with drain",
+                &[],
+                &BASE.replace("-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1\n", ""),
+                true,
+                &["-d -t 192.0.2.1:80 -r 198.51.100.2:80 @0"],
+            ),
+            (
+                "busy real server removed without drain",
+                &[("198.51.100.2", 4)],
+                &BASE.replace("-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1\n", ""),
+                false,
+                &["-d -t 192.0.2.1:80 -r 198.51.100.2:80 @0"],
+            ),
+            (
+                "service removed last, new one added first",
+                &[],
+                "-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1\n-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1\n-A -f 9 -s sh\n",
+                false,
+                &["-A -f 9 -s sh @4", "-D -u 192.0.2.1:53 @0"],
+            ),
+            (
+                "timeouts: zero keeps the current value",
+                &[],
+                &format!("--set 0 60 0\n{BASE}"),
+                false,
+                &["--set 900 60 300 @1"],
+            ),
+            (
+                "a daemon started",
+                &[],
+                &format!("{BASE}--start-daemon master --mcast-interface eth0 --syncid 2\n"),
+                false,
+                &["--start-daemon master --mcast-interface eth0 --syncid 2 @6"],
+            ),
+        ];
+        for (what, busy, want, drain, expected) in cases {
+            assert_eq!(planned(BASE, busy, want, *drain), *expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn every_step_has_an_inverse_that_restores_the_state() {
+        // Carry out a plan and its undo on a model of the kernel: the state
+        // after the undo is the state before.
+        let before = have(BASE, &[]);
+        let want = read_rules(
+            "--set 10 20 30\n-A -t 192.0.2.1:80 -s wrr\n-a -t 192.0.2.1:80 -r 198.51.100.7:80 -m -w 2\n-A -f 3 -s rr\n",
+            "want",
+        )
+        .unwrap();
+        let steps = plan(&before, &want, false);
+        assert!(steps.len() >= 5, "{steps:?}");
+        let mut state = before.clone();
+        for s in &steps {
+            model_apply(&mut state, &s.op);
+        }
+        assert_ne!(comparable(&state), comparable(&before));
+        for s in steps.iter().rev() {
+            for op in &s.undo {
+                model_apply(&mut state, op);
+            }
+        }
+        assert_eq!(
+            state_rules(&comparable(&state)),
+            state_rules(&comparable(&before))
+        );
+    }
+
+    /// What the kernel does with an operation, on a document.
+    fn model_apply(doc: &mut Document, op: &Op) {
+        let find = |doc: &mut Document, k: &ServiceKey| {
+            doc.services.iter().position(|e| e.service.key == *k)
+        };
+        match op {
+            Op::AddService(s) | Op::EditService(s) => match find(doc, &s.key) {
+                Some(i) => doc.services[i].service = s.clone(),
+                None => doc.services.push(ServiceEntry {
+                    service: s.clone(),
+                    dests: Vec::new(),
+                }),
+            },
+            Op::DelService(k) => doc.services.retain(|e| e.service.key != *k),
+            Op::AddDest(k, d) | Op::EditDest(k, d) => {
+                let i = find(doc, k).expect("service");
+                let ds = &mut doc.services[i].dests;
+                ds.retain(|x| (x.addr, x.port) != (d.addr, d.port));
+                ds.push(d.clone());
+            }
+            Op::DelDest(k, a, p) => {
+                let i = find(doc, k).expect("service");
+                doc.services[i]
+                    .dests
+                    .retain(|x| (x.addr, x.port) != (*a, *p));
+            }
+            Op::SetTimeouts(t) => doc.timeouts = Some(*t),
+            Op::StartDaemon(d) => doc.daemons.get_or_insert_with(Vec::new).push(d.clone()),
+            Op::StopDaemon(s, _) => {
+                if let Some(ds) = &mut doc.daemons {
+                    ds.retain(|d| d.state != *s)
+                }
+            }
+            Op::Zero(_) | Op::Flush => unreachable!("not planned"),
+        }
+    }
+}

@@ -1,14 +1,11 @@
 //! Many requests per `sendmsg`, acks matched by sequence number; many dumps
 //! over one socket.
 
+use crate::common::ip;
 use crate::support::*;
 use ipvsadm_rs::model::*;
 use ipvsadm_rs::{Errno, Ipvs, Op};
 use std::net::{IpAddr, Ipv4Addr};
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 fn masq(last: u8) -> Dest {
     let mut d = Dest::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, last)), 80);

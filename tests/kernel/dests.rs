@@ -1,14 +1,11 @@
 //! Real servers: every forwarding method, tunnel types with their checksum
 //! flags, mixed-family tunnelling, edit and delete.
 
+use crate::common::ip;
 use crate::support::*;
 use ipvsadm_rs::model::*;
 use ipvsadm_rs::Ipvs;
 use std::net::IpAddr;
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 fn dest(addr: &str, port: u16, fwd: FwdMethod, weight: i32) -> Dest {
     let mut d = Dest::new(ip(addr), port);

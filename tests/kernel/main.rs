@@ -3,6 +3,8 @@
 //! what the library reads back and what ipvsadm 1.31 (`-S -n`, the oracle)
 //! prints for the same kernel state.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 mod apply;

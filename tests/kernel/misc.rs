@@ -1,14 +1,11 @@
 //! Zero, flush, timeouts, info, sync daemons.
 
+use crate::common::ip;
 use crate::support::*;
 use ipvsadm_rs::model::*;
 use ipvsadm_rs::Ipvs;
 use std::net::{IpAddr, UdpSocket};
 use std::time::{Duration, Instant};
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 /// Send UDP datagrams to the VIP until the kernel's estimator has counted
 /// them (stats are refreshed every 2 s in 6.1).

@@ -1,14 +1,11 @@
 //! Virtual services: create, read back, edit, delete for TCP, UDP, SCTP and
 //! fwmark, IPv4 and IPv6.
 
+use crate::common::ip;
 use crate::support::*;
 use ipvsadm_rs::model::*;
 use ipvsadm_rs::Ipvs;
 use std::net::IpAddr;
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 /// Create, read back, edit, read back, delete one service; `saved` is the
 /// oracle's `-A` line after creation and after the edit.
