@@ -7,50 +7,14 @@
 
 use crate::error::{Errno, Error, Result};
 use crate::model::*;
-use crate::netlink::attr;
-use crate::netlink::codec::{dest_array, service_key_array};
-use crate::netlink::transport::{emit_nested, encode_request, encode_with};
-use crate::netlink::{IpvsCmd, IpvsMessage, Transport};
-use netlink_packet_core::NLA_F_NESTED;
+use crate::netlink::attr::cmd;
+use crate::netlink::codec::{
+    decode_daemon, decode_dest, decode_info, decode_service, decode_timeouts, nest_of,
+};
+use crate::netlink::encode::{encode, Request};
+use crate::netlink::view::Frame;
+use crate::netlink::Transport;
 use std::net::IpAddr;
-
-impl Op {
-    /// The request that carries this operation.
-    pub fn to_message(&self) -> IpvsMessage {
-        match self {
-            Op::AddService(s) => IpvsMessage::new_service(s),
-            Op::EditService(s) => IpvsMessage::set_service(s),
-            Op::DelService(k) => IpvsMessage::del_service(k),
-            Op::AddDest(k, d) => IpvsMessage::new_dest(k, d),
-            Op::EditDest(k, d) => IpvsMessage::set_dest(k, d),
-            Op::DelDest(k, a, p) => IpvsMessage::del_dest(k, a, *p),
-            Op::Zero(k) => IpvsMessage::zero(k.as_ref()),
-            Op::Flush => IpvsMessage::flush(),
-            Op::SetTimeouts(t) => IpvsMessage::set_timeouts(t),
-            Op::StartDaemon(d) => IpvsMessage::new_daemon(d),
-            Op::StopDaemon(s, id) => IpvsMessage::del_daemon(*s, *id),
-        }
-    }
-}
-
-impl Op {
-    /// Append this operation's request to `out`: the bytes of
-    /// `encode_request(family, &self.to_message(), …)`, but the real-server
-    /// changes (most of a large restore) are encoded from stack arrays,
-    /// without building a message.
-    pub fn encode(&self, family: u16, seq: u32, flags: u16, out: &mut Vec<u8>) {
-        let (cmd, key, dest) = match self {
-            Op::AddDest(k, d) => (IpvsCmd::NewDest, k, d),
-            Op::EditDest(k, d) => (IpvsCmd::SetDest, k, d),
-            other => return encode_request(family, &other.to_message(), seq, flags, out),
-        };
-        encode_with(family, cmd, seq, flags, out, |out| {
-            let (svc, n) = service_key_array(key);
-            emit_nested(out, attr::cmd::SERVICE | NLA_F_NESTED, &svc[..n]);
-            emit_nested(out, attr::cmd::DEST | NLA_F_NESTED, &dest_array(dest));
-        });
-    }
-}
 
 /// A connection to IPVS.
 pub struct Ipvs {
@@ -70,7 +34,12 @@ impl Ipvs {
     }
 
     fn run(&mut self, op: Op) -> Result<()> {
-        self.transport.request(&op.to_message()).map(|_| ())
+        self.transport.request(
+            &|family, seq, flags, buf: &mut Vec<u8>| {
+                encode(family, seq, flags, &Request::Op(&op), buf)
+            },
+            &mut |_| Ok(()),
+        )
     }
 
     /// Send many operations pipelined (`batch_size` per `sendmsg`); each
@@ -79,16 +48,52 @@ impl Ipvs {
     pub fn apply(&mut self, ops: &[Op]) -> Result<Vec<std::result::Result<(), Errno>>> {
         self.transport
             .execute_with(ops.len(), |i, family, seq, flags, out| {
-                ops[i].encode(family, seq, flags, out)
+                encode(family, seq, flags, &Request::Op(&ops[i]), out)
             })
     }
 
+    /// One doit request; its first reply's attributes, decoded by `decode`.
+    fn request_one<T>(
+        &mut self,
+        req: Request<'_>,
+        what: &str,
+        decode: impl Fn(&[u8]) -> Result<T>,
+    ) -> Result<T> {
+        let mut out = None;
+        self.transport.request(
+            &|family, seq, flags, buf: &mut Vec<u8>| encode(family, seq, flags, &req, buf),
+            &mut |f: Frame<'_>| {
+                if out.is_none() {
+                    out = Some(decode(f.genl()?.attrs)?);
+                }
+                Ok(())
+            },
+        )?;
+        out.ok_or_else(|| Error::Decode(format!("no reply to {what}")))
+    }
+
+    /// One dump; each entry's attributes decoded by `decode`.
+    fn dump_all<T>(
+        &mut self,
+        req: Request<'_>,
+        decode: impl Fn(&[u8]) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let out_ref = std::cell::RefCell::new(&mut out);
+        self.transport.dump(
+            &|family, seq, flags, buf: &mut Vec<u8>| encode(family, seq, flags, &req, buf),
+            &mut |f: Frame<'_>| {
+                let v = decode(f.genl()?.attrs)?;
+                out_ref.borrow_mut().push(v);
+                Ok(())
+            },
+            &mut || out_ref.borrow_mut().clear(),
+        )?;
+        Ok(out)
+    }
+
     pub fn info(&mut self) -> Result<Info> {
-        let replies = self.transport.request(&IpvsMessage::get_info())?;
-        let first = replies
-            .first()
-            .ok_or_else(|| Error::Decode("no reply to GET_INFO".into()))?;
-        Ok(first.to_info()?)
+        self.request_one(Request::GetInfo, "GET_INFO", decode_info)
     }
 
     /// How many virtual services this namespace holds, from the kernel's
@@ -127,63 +132,65 @@ impl Ipvs {
         Ok(info[2])
     }
 
-    /// Every virtual service, in the kernel's dump order.
+    /// Every virtual service, in the kernel's dump order, with counters.
+    pub fn services(&mut self) -> Result<Vec<Service>> {
+        self.services_with(true)
+    }
+
+    /// Every virtual service; the counters only with `stats` (the rest of
+    /// the attributes are decoded either way).
     ///
     /// A service the kernel reports twice is kept once: the kernel resumes a
     /// services dump by a position counted over every namespace's services,
     /// so a service added meanwhile in another namespace can push one of
     /// ours past that position and have it sent again (Linux 6.1).
-    pub fn services(&mut self) -> Result<Vec<Service>> {
-        let replies = self.transport.dump(&IpvsMessage::get_service(None))?;
-        let mut seen = std::collections::HashSet::with_capacity(replies.len());
-        let mut out = Vec::with_capacity(replies.len());
-        for m in &replies {
-            let svc = m.to_service()?;
-            if seen.insert(svc.key) {
-                out.push(svc);
-            }
-        }
-        Ok(out)
+    pub fn services_with(&mut self, stats: bool) -> Result<Vec<Service>> {
+        let all = self.dump_all(Request::GetService(None), |attrs| {
+            decode_service(nest_of(attrs, cmd::SERVICE, "service")?, stats)
+        })?;
+        let mut seen = std::collections::HashSet::with_capacity(all.len());
+        Ok(all.into_iter().filter(|s| seen.insert(s.key)).collect())
     }
 
     /// One virtual service (`Err(Kernel(ESRCH))` if absent).
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service> {
-        let replies = self
-            .transport
-            .request(&IpvsMessage::get_service(Some(key)))?;
-        let first = replies
-            .first()
-            .ok_or_else(|| Error::Decode("no reply to GET_SERVICE".into()))?;
-        Ok(first.to_service()?)
+        self.request_one(Request::GetService(Some(key)), "GET_SERVICE", |attrs| {
+            decode_service(nest_of(attrs, cmd::SERVICE, "service")?, true)
+        })
     }
 
     /// The real servers of one service (empty if the service is absent).
     pub fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>> {
-        let mut all = self.dests_of(std::slice::from_ref(key))?;
-        Ok(all.pop().unwrap_or_default())
+        self.dests_with(key, true)
+    }
+
+    /// The real servers of one service; counters only with `stats`.
+    pub fn dests_with(&mut self, key: &ServiceKey, stats: bool) -> Result<Vec<Dest>> {
+        let family = key.family();
+        self.dump_all(Request::GetDests(key), |attrs| {
+            decode_dest(nest_of(attrs, cmd::DEST, "destination")?, family, stats)
+        })
     }
 
     /// The real servers of many services, one dump each over the one socket.
     pub fn dests_of(&mut self, keys: &[ServiceKey]) -> Result<Vec<Vec<Dest>>> {
-        let msgs: Vec<IpvsMessage> = keys.iter().map(IpvsMessage::get_dests).collect();
-        let replies = self.transport.dump_many(&msgs)?;
-        keys.iter()
-            .zip(replies)
-            .map(|(k, r)| {
-                r.map_err(Error::Kernel)?
-                    .iter()
-                    .map(|m| m.to_dest(k.family()).map_err(Error::from))
-                    .collect()
-            })
-            .collect()
+        keys.iter().map(|k| self.dests_with(k, true)).collect()
     }
 
-    /// Every service with its real servers.
+    /// Every service with its real servers, with counters.
     pub fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>> {
-        let services = self.services()?;
-        let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
-        let dests = self.dests_of(&keys)?;
-        Ok(services.into_iter().zip(dests).collect())
+        self.table_with(true)
+    }
+
+    /// Every service with its real servers; counters only with `stats`.
+    pub fn table_with(&mut self, stats: bool) -> Result<Vec<(Service, Vec<Dest>)>> {
+        let services = self.services_with(stats)?;
+        let mut out = Vec::with_capacity(services.len());
+        for s in services {
+            let d = self.dests_with(&s.key, stats)?;
+            out.push((s, d));
+        }
+        Ok(out)
     }
 
     pub fn add_service(&mut self, svc: &Service) -> Result<()> {
@@ -212,11 +219,7 @@ impl Ipvs {
     }
 
     pub fn timeouts(&mut self) -> Result<Timeouts> {
-        let replies = self.transport.request(&IpvsMessage::get_timeouts())?;
-        let first = replies
-            .first()
-            .ok_or_else(|| Error::Decode("no reply to GET_CONFIG".into()))?;
-        Ok(first.to_timeouts())
+        self.request_one(Request::GetTimeouts, "GET_CONFIG", decode_timeouts)
     }
     pub fn set_timeouts(&mut self, t: &Timeouts) -> Result<()> {
         self.run(Op::SetTimeouts(*t))
@@ -224,11 +227,9 @@ impl Ipvs {
 
     /// Running sync daemons (master first, as the kernel reports them).
     pub fn daemons(&mut self) -> Result<Vec<Daemon>> {
-        self.transport
-            .dump(&IpvsMessage::get_daemons())?
-            .iter()
-            .map(|m| m.to_daemon().map_err(Error::from))
-            .collect()
+        self.dump_all(Request::GetDaemons, |attrs| {
+            decode_daemon(nest_of(attrs, cmd::DAEMON, "daemon")?)
+        })
     }
     pub fn start_daemon(&mut self, d: &Daemon) -> Result<()> {
         self.run(Op::StartDaemon(d.clone()))

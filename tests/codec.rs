@@ -5,8 +5,13 @@
 //! everything else little-endian on the x86 hosts we test on).
 
 use ipvsadm_rs::model::*;
-use ipvsadm_rs::netlink::transport::{decode_datagram, encode_request, Incoming};
+use ipvsadm_rs::netlink::codec::{
+    decode_daemon, decode_dest, decode_info, decode_service, decode_timeouts, nest_of,
+};
+use ipvsadm_rs::netlink::encode::{self, Request};
+use ipvsadm_rs::netlink::view::{frames, NLMSG_DONE, NLMSG_ERROR};
 use ipvsadm_rs::netlink::{IpvsCmd, IpvsMessage};
+use ipvsadm_rs::Op;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const FAMILY: u16 = 0x1f; // any id; the kernel assigns it at run time
@@ -41,9 +46,9 @@ fn message(cmd: u8, flags: u16, seq: u32, attrs: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
-fn encode(msg: &IpvsMessage, seq: u32, flags: u16) -> Vec<u8> {
+fn encode(req: Request<'_>, seq: u32, flags: u16) -> Vec<u8> {
     let mut out = Vec::new();
-    encode_request(FAMILY, msg, seq, flags, &mut out);
+    encode::encode(FAMILY, seq, flags, &req, &mut out);
     out
 }
 
@@ -77,7 +82,7 @@ fn new_service_tcp_exact_bytes() {
     svc.flags = ServiceFlags(ServiceFlags::PERSISTENT | ServiceFlags::SCHED3);
     svc.timeout = 360;
     svc.netmask = 0xffff_ff00;
-    let got = encode(&IpvsMessage::new_service(&svc), 7, REQ_ACK);
+    let got = encode(Request::Op(&Op::AddService(svc.clone())), 7, REQ_ACK);
     let mut s = tcp_key_attrs();
     s.push(nla(6, b"rr\0"));
     s.push(nla(7, &[0x21, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]));
@@ -104,7 +109,7 @@ fn new_service_ipv6_with_pe_exact_bytes() {
     svc.timeout = 600;
     svc.netmask = 64;
     svc.pe_name = Some("sip".into());
-    let got = encode(&IpvsMessage::set_service(&svc), 9, REQ_ACK);
+    let got = encode(Request::Op(&Op::EditService(svc.clone())), 9, REQ_ACK);
     let s = vec![
         nla(1, &[10, 0]),
         nla(2, &[17, 0]),
@@ -122,17 +127,17 @@ fn new_service_ipv6_with_pe_exact_bytes() {
 #[test]
 fn fwmark_service_identity_and_delete() {
     let key = ServiceKey::fwmark(Family::Inet6, 0xabcd_ef01);
-    let got = encode(&IpvsMessage::del_service(&key), 1, REQ_ACK);
+    let got = encode(Request::Op(&Op::DelService(key)), 1, REQ_ACK);
     let s = vec![nla(1, &[10, 0]), nla(5, &[0x01, 0xef, 0xcd, 0xab])];
     assert_eq!(got, message(3, REQ_ACK, 1, &[nest(1, &s)]));
 }
 
 #[test]
 fn get_service_doit_and_dump() {
-    let got = encode(&IpvsMessage::get_service(Some(&tcp_key())), 2, REQ_ACK);
+    let got = encode(Request::GetService(Some(&tcp_key())), 2, REQ_ACK);
     assert_eq!(got, message(4, REQ_ACK, 2, &[nest(1, &tcp_key_attrs())]));
     let dump_flags = 0x1 | 0x300;
-    let got = encode(&IpvsMessage::get_service(None), 3, dump_flags);
+    let got = encode(Request::GetService(None), 3, dump_flags);
     assert_eq!(got, message(4, dump_flags, 3, &[]));
 }
 
@@ -159,7 +164,7 @@ fn new_and_set_dest_exact_bytes() {
         nla(5, &[100, 0, 0, 0]),
         nla(6, &[10, 0, 0, 0]),
     ]);
-    let got = encode(&IpvsMessage::new_dest(&tcp_key(), &d), 4, REQ_ACK);
+    let got = encode(Request::Op(&Op::AddDest(tcp_key(), d.clone())), 4, REQ_ACK);
     assert_eq!(
         got,
         message(
@@ -169,7 +174,7 @@ fn new_and_set_dest_exact_bytes() {
             &[nest(1, &tcp_key_attrs()), nest(2, &want_dest)]
         )
     );
-    let got = encode(&IpvsMessage::set_dest(&tcp_key(), &d), 5, REQ_ACK);
+    let got = encode(Request::Op(&Op::EditDest(tcp_key(), d.clone())), 5, REQ_ACK);
     assert_eq!(
         got,
         message(
@@ -190,7 +195,7 @@ fn gue_tunnel_dest_ipv4_behind_ipv6_service() {
     d.tun_type = TunType::Gue;
     d.tun_port = 6080;
     d.tun_flags = TunFlags(TunFlags::CSUM | TunFlags::REMCSUM);
-    let got = encode(&IpvsMessage::new_dest(&key, &d), 6, REQ_ACK);
+    let got = encode(Request::Op(&Op::AddDest(key, d.clone())), 6, REQ_ACK);
     let s = vec![
         nla(1, &[10, 0]),
         nla(2, &[6, 0]),
@@ -215,7 +220,7 @@ fn gue_tunnel_dest_ipv4_behind_ipv6_service() {
 #[test]
 fn del_dest_and_get_dests() {
     let got = encode(
-        &IpvsMessage::del_dest(&tcp_key(), &v4(192, 0, 2, 10), 80),
+        Request::Op(&Op::DelDest(tcp_key(), v4(192, 0, 2, 10), 80)),
         8,
         REQ_ACK,
     );
@@ -228,7 +233,7 @@ fn del_dest_and_get_dests() {
         got,
         message(7, REQ_ACK, 8, &[nest(1, &tcp_key_attrs()), nest(2, &dd)])
     );
-    let got = encode(&IpvsMessage::get_dests(&tcp_key()), 9, 0x301);
+    let got = encode(Request::GetDests(&tcp_key()), 9, 0x301);
     assert_eq!(got, message(8, 0x301, 9, &[nest(1, &tcp_key_attrs())]));
 }
 
@@ -239,7 +244,7 @@ fn daemon_requests() {
     d.mcast_group = Some(v4(239, 0, 0, 1));
     d.mcast_port = 8849;
     d.mcast_ttl = 2;
-    let got = encode(&IpvsMessage::new_daemon(&d), 10, REQ_ACK);
+    let got = encode(Request::Op(&Op::StartDaemon(d.clone())), 10, REQ_ACK);
     let dd = vec![
         nla(1, &[2, 0, 0, 0]),
         nla(2, b"eth1\0"),
@@ -254,7 +259,7 @@ fn daemon_requests() {
     let mut d6 = Daemon::new(DaemonState::Master, "eth0", 0);
     let g: Ipv6Addr = "ff02::1:81".parse().unwrap();
     d6.mcast_group = Some(IpAddr::V6(g));
-    let got = encode(&IpvsMessage::new_daemon(&d6), 11, REQ_ACK);
+    let got = encode(Request::Op(&Op::StartDaemon(d6.clone())), 11, REQ_ACK);
     let dd = vec![
         nla(1, &[1, 0, 0, 0]),
         nla(2, b"eth0\0"),
@@ -264,13 +269,13 @@ fn daemon_requests() {
     assert_eq!(got, message(9, REQ_ACK, 11, &[nest(3, &dd)]));
 
     let got = encode(
-        &IpvsMessage::del_daemon(DaemonState::Master, 5),
+        Request::Op(&Op::StopDaemon(DaemonState::Master, 5)),
         12,
         REQ_ACK,
     );
     let dd = vec![nla(1, &[1, 0, 0, 0]), nla(2, b"\0"), nla(3, &[5, 0, 0, 0])];
     assert_eq!(got, message(10, REQ_ACK, 12, &[nest(3, &dd)]));
-    let got = encode(&IpvsMessage::get_daemons(), 13, 0x301);
+    let got = encode(Request::GetDaemons, 13, 0x301);
     assert_eq!(got, message(11, 0x301, 13, &[]));
 }
 
@@ -281,7 +286,7 @@ fn config_info_zero_flush() {
         tcp_fin: 120,
         udp: 300,
     };
-    let got = encode(&IpvsMessage::set_timeouts(&t), 14, REQ_ACK);
+    let got = encode(Request::Op(&Op::SetTimeouts(t)), 14, REQ_ACK);
     let want = message(
         12,
         REQ_ACK,
@@ -294,23 +299,23 @@ fn config_info_zero_flush() {
     );
     assert_eq!(got, want);
     assert_eq!(
-        encode(&IpvsMessage::get_timeouts(), 15, REQ_ACK),
+        encode(Request::GetTimeouts, 15, REQ_ACK),
         message(13, REQ_ACK, 15, &[])
     );
     assert_eq!(
-        encode(&IpvsMessage::get_info(), 16, REQ_ACK),
+        encode(Request::GetInfo, 16, REQ_ACK),
         message(15, REQ_ACK, 16, &[])
     );
     assert_eq!(
-        encode(&IpvsMessage::zero(None), 17, REQ_ACK),
+        encode(Request::Op(&Op::Zero(None)), 17, REQ_ACK),
         message(16, REQ_ACK, 17, &[])
     );
     assert_eq!(
-        encode(&IpvsMessage::zero(Some(&tcp_key())), 18, REQ_ACK),
+        encode(Request::Op(&Op::Zero(Some(tcp_key()))), 18, REQ_ACK),
         message(16, REQ_ACK, 18, &[nest(1, &tcp_key_attrs())])
     );
     assert_eq!(
-        encode(&IpvsMessage::flush(), 19, REQ_ACK),
+        encode(Request::Op(&Op::Flush), 19, REQ_ACK),
         message(17, REQ_ACK, 19, &[])
     );
 }
@@ -353,17 +358,37 @@ fn reply(cmd: u8, seq: u32, flags: u16, attrs: &[Vec<u8>]) -> Vec<u8> {
     m
 }
 
-fn decode(buf: &[u8]) -> Vec<Incoming> {
-    let mut out = Vec::new();
-    decode_datagram(buf, &mut out).expect("decodes");
-    out
+/// One message of a datagram, copied out of its view.
+#[derive(Debug)]
+struct Msg {
+    kind: u16,
+    seq: u32,
+    errno: i32,
+    /// The generic-netlink attributes (data messages only).
+    attrs: Vec<u8>,
 }
 
-fn data(i: &Incoming) -> &IpvsMessage {
-    match i {
-        Incoming::Data { msg, .. } => msg,
-        other => panic!("expected data, got {other:?}"),
-    }
+fn decode(buf: &[u8]) -> Vec<Msg> {
+    frames(buf)
+        .map(|f| {
+            let f = f.expect("decodes");
+            let data = f.kind != NLMSG_DONE && f.kind != NLMSG_ERROR;
+            Msg {
+                kind: f.kind,
+                seq: f.seq,
+                errno: if data { 0 } else { f.errno() },
+                attrs: if data {
+                    f.genl().expect("genl").attrs.to_vec()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect()
+}
+
+fn service_of(m: &Msg) -> ipvsadm_rs::error::Result<Service> {
+    decode_service(nest_of(&m.attrs, 1, "service")?, true)
 }
 
 fn u64b(v: u64) -> [u8; 8] {
@@ -407,7 +432,7 @@ fn kernel_service_entry() -> Vec<u8> {
 fn parse_service_reply_prefers_stats64() {
     let msgs = decode(&kernel_service_entry());
     assert_eq!(msgs.len(), 1);
-    let svc = data(&msgs[0]).to_service().unwrap();
+    let svc = service_of(&msgs[0]).unwrap();
     assert_eq!(svc.key, tcp_key());
     assert_eq!(svc.scheduler, "wlc");
     assert_eq!(svc.flags.0, 0x23);
@@ -436,7 +461,7 @@ fn parse_service_reply_stats32_only_and_fwmark_ipv6() {
         ),
     ];
     let msgs = decode(&reply(1, 1, 0x2, &[nest(1, &s)]));
-    let svc = data(&msgs[0]).to_service().unwrap();
+    let svc = service_of(&msgs[0]).unwrap();
     assert_eq!(svc.key, ServiceKey::fwmark(Family::Inet6, 0xabcd_ef81));
     assert_eq!(svc.netmask, 128);
     assert_eq!(svc.pe_name.as_deref(), Some("sip"));
@@ -471,9 +496,32 @@ fn parse_dest_reply_with_own_family_and_64bit_stats() {
     buf.extend(done);
     let msgs = decode(&buf);
     assert_eq!(msgs.len(), 3);
-    assert!(matches!(msgs[2], Incoming::Done { seq: 3, errno: 0 }));
+    assert_eq!(
+        (msgs[2].kind, msgs[2].seq, msgs[2].errno),
+        (NLMSG_DONE, 3, 0)
+    );
     // An IPv6 service with an IPv4 real server: ADDR_FAMILY decides.
-    let d = data(&msgs[0]).to_dest(Family::Inet6).unwrap();
+    let d = decode_dest(
+        nest_of(&msgs[0].attrs, 2, "dest").unwrap(),
+        Family::Inet6,
+        true,
+    )
+    .unwrap();
+    // Without counters asked for, the rest is the same and the counters 0.
+    let plain = decode_dest(
+        nest_of(&msgs[0].attrs, 2, "dest").unwrap(),
+        Family::Inet6,
+        false,
+    )
+    .unwrap();
+    assert_eq!(plain.stats, Stats::default());
+    assert_eq!(
+        Dest {
+            stats: d.stats,
+            ..plain
+        },
+        d
+    );
     assert_eq!(d.addr, v4(192, 0, 2, 10));
     assert_eq!(d.port, 8080);
     assert_eq!(d.fwd, FwdMethod::Tunnel);
@@ -497,7 +545,7 @@ fn parse_daemon_timeouts_info_and_errors() {
         nla(8, &[1]),
     ];
     let msgs = decode(&reply(9, 1, 0x2, &[nest(3, &dd)]));
-    let d = data(&msgs[0]).to_daemon().unwrap();
+    let d = decode_daemon(nest_of(&msgs[0].attrs, 3, "daemon").unwrap()).unwrap();
     assert_eq!(d.state, DaemonState::Backup);
     assert_eq!(d.mcast_ifn, "eth1");
     assert_eq!(d.syncid, 7);
@@ -517,7 +565,7 @@ fn parse_daemon_timeouts_info_and_errors() {
         ],
     ));
     assert_eq!(
-        data(&t[0]).to_timeouts(),
+        decode_timeouts(&t[0].attrs).unwrap(),
         Timeouts {
             tcp: 900,
             tcp_fin: 120,
@@ -532,7 +580,7 @@ fn parse_daemon_timeouts_info_and_errors() {
         0,
         &[nla(1, &[1, 2, 1, 0]), nla(2, &[0, 0x10, 0, 0])],
     ));
-    let info = data(&i[0]).to_info().unwrap();
+    let info = decode_info(&i[0].attrs).unwrap();
     assert_eq!(info.version, 0x010201);
     assert_eq!(info.conn_tab_size, 4096);
     assert_eq!(info.to_string(), "1.2.1");
@@ -542,35 +590,50 @@ fn parse_daemon_timeouts_info_and_errors() {
     e.extend_from_slice(&(-17i32).to_le_bytes());
     e.extend_from_slice(&[0u8; 16]);
     let m = decode(&e);
-    assert!(matches!(m[0], Incoming::Ack { seq: 4, errno: 17 }));
+    assert_eq!((m[0].kind, m[0].seq, m[0].errno), (NLMSG_ERROR, 4, 17));
 }
 
 #[test]
 fn malformed_replies_are_errors_not_panics() {
     let good = kernel_service_entry();
+    let decode_all = |buf: &[u8]| -> ipvsadm_rs::error::Result<Vec<Service>> {
+        let mut out = Vec::new();
+        for f in frames(buf) {
+            let attrs = f?.genl()?.attrs;
+            out.push(decode_service(nest_of(attrs, 1, "service")?, true)?);
+        }
+        Ok(out)
+    };
     // Every truncation of a valid datagram either decodes or errors.
     for n in 0..good.len() {
-        let mut out = Vec::new();
-        let _ = decode_datagram(&good[..n], &mut out);
+        let _ = decode_all(&good[..n]);
     }
+    assert_eq!(decode_all(&good).unwrap().len(), 1);
     // Bad nlmsg length.
     let mut bad = good.clone();
     bad[0] = 200;
-    let mut out = Vec::new();
-    assert!(decode_datagram(&bad, &mut out).is_err());
+    assert!(decode_all(&bad).is_err());
     // A port attribute with a one-byte payload.
     let s = vec![nla(1, &[2, 0]), nla(4, &[0x50])];
-    let mut out = Vec::new();
-    assert!(decode_datagram(&reply(1, 1, 0, &[nest(1, &s)]), &mut out).is_err());
-    // A service without identity decodes as a message but not as a service.
+    assert!(decode_all(&reply(1, 1, 0, &[nest(1, &s)])).is_err());
+    // A service without identity is not a service.
     let s = vec![nla(1, &[2, 0]), nla(6, b"rr\0")];
-    let msgs = decode(&reply(1, 1, 0, &[nest(1, &s)]));
-    assert!(data(&msgs[0]).to_service().is_err());
+    assert!(decode_all(&reply(1, 1, 0, &[nest(1, &s)])).is_err());
+    // Counters not asked for are not looked at, even when malformed.
+    let mut s = tcp_key_attrs();
+    s.push(nla(6, b"rr\0"));
+    s.push(nest(12, &[nla(1, &[1])]));
+    let m = decode(&reply(1, 1, 0, &[nest(1, &s)]));
+    let nest = nest_of(&m[0].attrs, 1, "service").unwrap();
+    assert!(decode_service(nest, true).is_err());
+    assert_eq!(decode_service(nest, false).unwrap().key, tcp_key());
 }
 
+/// Every request parses back, through the typed attributes, into the same
+/// bytes: the encoder writes what the typed layout says.
 #[test]
-fn op_encoding_matches_message_encoding_for_every_op() {
-    use ipvsadm_rs::Op;
+fn every_request_reads_back_through_the_typed_attributes() {
+    use netlink_packet_core::Emitable;
     let v6: IpAddr = "2001:db8::1".parse().unwrap();
     let keys = [
         tcp_key(),
@@ -607,13 +670,24 @@ fn op_encoding_matches_message_encoding_for_every_op() {
             ops.push(Op::DelDest(k, d.addr, d.port));
         }
     }
-    for (i, op) in ops.iter().enumerate() {
-        let mut direct = Vec::new();
-        op.encode(FAMILY, i as u32, REQ_ACK, &mut direct);
-        assert_eq!(
-            direct,
-            encode(&op.to_message(), i as u32, REQ_ACK),
-            "{op:?}"
-        );
+    let mut reqs: Vec<Request> = ops.iter().map(Request::Op).collect();
+    reqs.extend([
+        Request::GetService(None),
+        Request::GetService(Some(&keys[1])),
+        Request::GetDests(&keys[2]),
+        Request::GetDaemons,
+        Request::GetTimeouts,
+        Request::GetInfo,
+    ]);
+    for (i, req) in reqs.iter().enumerate() {
+        let bytes = encode(*req, i as u32, REQ_ACK);
+        let (header, msg) =
+            IpvsMessage::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{req:?}: {e}"));
+        assert_eq!(header.length as usize, bytes.len(), "{req:?}");
+        assert_eq!((header.sequence_number, header.flags), (i as u32, REQ_ACK));
+        assert_eq!(msg.cmd, req.cmd(), "{req:?}");
+        let mut again = vec![0u8; msg.buffer_len()];
+        msg.emit(&mut again);
+        assert_eq!(again, bytes[20..], "{req:?}");
     }
 }

@@ -9,10 +9,16 @@ use crate::lang::render::op_command;
 use crate::model::*;
 use crate::Ipvs;
 
-/// The kernel's current state: services with real servers, timeouts,
-/// daemons.
+/// The kernel's current state: services with real servers (no counters),
+/// timeouts, daemons.
 pub fn current(ipvs: &mut Ipvs) -> Result<Document, Error> {
-    let table = ipvs.table()?;
+    current_with(ipvs, false)
+}
+
+/// [`current`], with the counters when `stats` (an apply compares
+/// everything but them).
+pub fn current_with(ipvs: &mut Ipvs, stats: bool) -> Result<Document, Error> {
+    let table = ipvs.table_with(stats)?;
     Ok(Document {
         info: None,
         timeouts: Some(ipvs.timeouts()?),

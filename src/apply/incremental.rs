@@ -6,10 +6,11 @@
 //! 1. The lines the new file shares with the recorded text at its start
 //!    and at its end are taken as unchanged; only the lines in between are
 //!    parsed. (Lines parse on their own, so equal text means equal
-//!    meaning, as long as no line names a host or a service: a file that
-//!    does ([`depends_on_names`]) always gets the full apply, since NSS may
-//!    answer differently now. Those lines keep their relative order, so
-//!    the checks of the full read still hold for them.)
+//!    meaning, as long as no line names a host or a service: NSS may answer
+//!    differently now. So a text with such a line ([`depends_on_names`]) is
+//!    never recorded, and unchanged lines are always numeric; changed lines
+//!    are resolved now. Unchanged lines keep their relative order, so the
+//!    checks of the full read still hold for them.)
 //! 2. The parts of the state that changed lines belong to (services,
 //!    timeouts, daemons) are "touched". All lines of the new file that
 //!    belong to them are parsed and checked in file order, exactly as a
@@ -48,8 +49,9 @@ pub struct Partial {
     /// The wanted state of the touched parts.
     pub want: Desired,
     pub touched: Touched,
-    /// The record to store once the change is made.
-    pub record: Record,
+    /// The record to store once the change is made (none when the new
+    /// text names hosts or services).
+    pub record: Option<Record>,
 }
 
 /// What [`diff_text`] (`T` = [`TextDiff`]) or [`prepare`] (`T` =
@@ -105,6 +107,9 @@ pub struct TextDiff {
     pub touched: Touched,
     /// The record of the new text; its `services` is still the old count.
     pub record: Record,
+    /// A changed line names a host or a service: the new text may not be
+    /// recorded (see [`depends_on_names`]).
+    pub names: bool,
 }
 
 /// Plan an incremental apply of `text` (rules; `file` names it in
@@ -115,13 +120,6 @@ pub fn prepare(
     text: &str,
     file: &str,
 ) -> Result<Prepared<Partial>, Error> {
-    // Equal text means equal meaning only for numeric lines: a host or
-    // service name may resolve differently now than at the last apply.
-    if lines(text).any(depends_on_names) {
-        return Ok(Prepared::Stale(
-            "the file names hosts or services, which may resolve differently now",
-        ));
-    }
     let d = match diff_text(&rec, text, file) {
         Prepared::Ready(d) => d,
         Prepared::Stale(why) => return Ok(Prepared::Stale(why)),
@@ -132,6 +130,7 @@ pub fn prepare(
         recorded,
         touched,
         mut record,
+        names,
     } = *d;
     // 3. The kernel must be as recorded.
     if ipvs.service_count()? != rec.services {
@@ -153,7 +152,7 @@ pub fn prepare(
         before,
         want,
         touched,
-        record,
+        record: (!names).then_some(record),
     })))
 }
 
@@ -304,7 +303,9 @@ pub fn diff_text(rec: &Record, text: &str, file: &str) -> Prepared<TextDiff> {
             *id = renumber[(*id - OWNER_FIRST_KEY) as usize];
         }
     }
+    let names = new[new_mid.clone()].iter().any(|l| depends_on_names(l));
     Prepared::Ready(Box::new(TextDiff {
+        names,
         want,
         recorded,
         touched,
@@ -327,8 +328,17 @@ fn owner_id(owner: Owner, key_id: &mut dyn FnMut(ServiceKey) -> u32) -> u32 {
 }
 
 /// The record of a full apply of `text`: the owners [`super::read_rules_owned`]
-/// gave, the services of `want`.
-pub fn full_record(text: &str, owners: &[Owner], want: &Desired) -> Record {
+/// gave, the services of `want`; none when a line names a host or a
+/// service ([`depends_on_names`]).
+pub fn full_record(text: &str, owners: &[Owner], want: &Desired) -> Option<Record> {
+    if lines(text).any(depends_on_names) {
+        return None;
+    }
+    Some(record_of(text, owners, want))
+}
+
+/// The record of `text` (whatever its lines name).
+fn record_of(text: &str, owners: &[Owner], want: &Desired) -> Record {
     let mut keys = Vec::with_capacity(want.services.len());
     let mut id: FastMap<ServiceKey, u32> = FastMap::default();
     let owners = owners
@@ -363,7 +373,7 @@ pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
     let old = old.as_str();
     let (old_want, old_owners) = super::read_rules_owned(old, "f")
         .map_err(|e| format!("the valid part of old is invalid: {e:?}"))?;
-    let rec = full_record(old, &old_owners, &old_want);
+    let rec = record_of(old, &old_owners, &old_want);
     let full = super::read_rules_owned(new, "f");
     let d = match (diff_text(&rec, new, "f"), full) {
         (Prepared::Invalid(got), Err(want)) if got == want => return Ok(()),
@@ -397,7 +407,7 @@ pub fn check_against_full(old: &str, new: &str) -> Result<(), String> {
         id.checked_sub(OWNER_FIRST_KEY)
             .and_then(|i| r.keys.get(i as usize).copied())
     };
-    let want_rec = full_record(new, &full_owners, &full_want);
+    let want_rec = record_of(new, &full_owners, &full_want);
     if d.record.owners.len() != want_rec.owners.len() {
         return Err("owner count".into());
     }
@@ -454,9 +464,37 @@ mod tests {
 --start-daemon master --mcast-interface eth0
 ";
 
+    /// Names resolve anew each time: a text that names a host or a service
+    /// is not recorded, and a changed line that does keeps the new text
+    /// from being recorded; the names are looked up now either way.
+    #[test]
+    fn texts_with_names_are_not_recorded() {
+        crate::names::disable_host_lookups();
+        let named = OLD.replace("198.51.100.2:80", "198.51.100.2:http");
+        let (want, owners) = crate::apply::read_rules_owned(&named, "f").unwrap();
+        assert!(full_record(&named, &owners, &want).is_none());
+        let (want, owners) = crate::apply::read_rules_owned(OLD, "f").unwrap();
+        assert!(full_record(OLD, &owners, &want).is_some());
+        match diff(OLD, &named) {
+            Prepared::Ready(d) => {
+                assert!(d.names);
+                assert_eq!(d.touched.keys.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        match diff(OLD, &OLD.replace("-w 2", "-w 3")) {
+            Prepared::Ready(d) => assert!(!d.names),
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn diff(old: &str, new: &str) -> Prepared<TextDiff> {
         let (want, owners) = crate::apply::read_rules_owned(old, "f").unwrap();
-        diff_text(&full_record(old, &owners, &want), new, "f")
+        diff_text(
+            &full_record(old, &owners, &want).expect("numeric"),
+            new,
+            "f",
+        )
     }
 
     fn touched(old: &str, new: &str) -> Touched {
@@ -541,7 +579,7 @@ mod tests {
     #[test]
     fn a_damaged_record_is_stale() {
         let (want, owners) = crate::apply::read_rules_owned(OLD, "f").unwrap();
-        let mut rec = full_record(OLD, &owners, &want);
+        let mut rec = full_record(OLD, &owners, &want).expect("numeric");
         rec.owners.pop();
         assert!(matches!(diff_text(&rec, OLD, "f"), Prepared::Stale(_)));
     }

@@ -31,7 +31,7 @@ pub mod plan;
 pub mod record;
 
 pub use desired::{read, read_json, read_rules, read_rules_owned, Desired, FastMap, WantService};
-pub use execute::{comparable, current, execute, Failure};
+pub use execute::{comparable, current, current_with, execute, Failure};
 pub use plan::{plan, Step};
 
 use crate::error::Error;
@@ -134,7 +134,7 @@ pub fn run(
                             &part.before,
                             reread,
                             opts,
-                            Some(part.record),
+                            part.record,
                         );
                     }
                     Prepared::Invalid(errors) => return Err(ApplyError::Invalid(errors)),
@@ -164,7 +164,7 @@ fn read_input(
     } else {
         let (want, owners) = read_rules_owned(text, file).map_err(ApplyError::Invalid)?;
         let rec = incremental::full_record(text, &owners, &want);
-        Ok((want, Some(rec)))
+        Ok((want, rec))
     }
 }
 

@@ -247,7 +247,8 @@ mod tests {
     #[test]
     fn plans_for_a_table_of_cases() {
         // (what, busy real servers, wanted text, drain, expected steps)
-        let cases: &[(&str, &[(&str, u32)], &str, bool, &[&str])] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, u32)], &'a str, bool, &'a [&'a str]);
+        let cases: &[Case] = &[
             ("no change", &[], BASE, false, &[]),
             (
                 "scheduler edited in place",

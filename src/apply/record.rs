@@ -33,7 +33,8 @@ use std::path::PathBuf;
 
 /// Where records live.
 pub const DIR: &str = "/run/ipvsadm-rs";
-const MAGIC: &[u8] = b"ipvsadm-rs apply record 2\n";
+/// Version 3: texts that name hosts or services are no longer recorded.
+const MAGIC: &[u8] = b"ipvsadm-rs apply record 3\n";
 
 /// Owner ids of the lines of a record.
 pub const OWNER_NONE: u32 = 0;

@@ -287,7 +287,8 @@ impl<W: Write> Ctx<W> {
         // too); it does not change.
         let info = if f.rule { None } else { self.info };
         let ipvs = self.ipvs()?;
-        let mut table = match ipvs.table() {
+        // Counters are decoded only for the listings that show them.
+        let mut table = match ipvs.table_with(f.stats || f.rate || f.json) {
             Ok(t) => t,
             Err(e) => {
                 self.report(Call::GetServices, &e);

@@ -113,7 +113,7 @@ fn state_main(args: &[String]) -> Result<i32, i32> {
         }
     }
     let mut ipvs = connect("state")?;
-    let doc = apply::current(&mut ipvs).map_err(|e| {
+    let doc = apply::current_with(&mut ipvs, true).map_err(|e| {
         eprintln!("ipvsadm state: {}", ipvs_strerror(None, e.errno()));
         4
     })?;

@@ -1,23 +1,19 @@
-//! Model ⇄ attributes: the requests we send for each IPVS command and the
-//! decoding of the kernel's replies into `crate::model` values.
-//!
-//! Requests carry what the kernel needs and nothing it ignores:
-//! * full service (`NEW_SERVICE`, `SET_SERVICE`): AF, identity, SCHED_NAME,
-//!   PE_NAME (only if set), FLAGS with mask `!0` (a full replace, as ipvsadm
-//!   does), TIMEOUT, NETMASK;
-//! * service identity (every other command): AF + FWMARK, or AF + PROTOCOL +
-//!   ADDR + PORT;
-//! * full destination: ADDR_FAMILY, ADDR, PORT, FWD_METHOD, WEIGHT, TUN_TYPE,
-//!   TUN_PORT, TUN_FLAGS, U_THRESH, L_THRESH (ipvsadm's order);
-//! * destination identity (`DEL_DEST`): ADDR_FAMILY, ADDR, PORT.
+//! Model ⇄ attributes. Requests: the attribute arrays [`super::encode`]
+//! writes (identity of a service, a whole real server). Replies: the
+//! kernel's attributes decoded straight from the receive buffer (views of
+//! [`super::view`]) into `crate::model` values; counters only when asked
+//! for.
 //!
 //! Replies: unknown attributes are ignored, STATS64 wins over STATS, a
-//! missing identity is a decode error.
+//! missing identity is a decode error. Values are read as the typed
+//! attributes of [`super::attr`] define them (ports big-endian, everything
+//! else host order, addresses zero-filled to 16 bytes, strings up to their
+//! first NUL).
 
-use super::attr::{CmdAttr, DaemonAttr, DestAttr, StatsAttr, StatsField, SvcAttr};
-use super::message::{IpvsCmd, IpvsMessage};
+use super::attr::{cmd, daemon, dest, stats as st, svc, DestAttr, SvcAttr};
+use super::view::{find, nlas};
+use crate::error::{Error, Result};
 use crate::model::*;
-use netlink_packet_core::DecodeError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// 16-byte `nf_inet_addr` of an address.
@@ -38,7 +34,9 @@ pub fn addr_from_bytes(family: Family, raw: &[u8; 16]) -> IpAddr {
     }
 }
 
-fn netmask_raw(family: Family, netmask: u32) -> [u8; 4] {
+/// `SVC_ATTR_NETMASK`'s payload: a be32 mask (IPv4) or a host-order
+/// prefix length (IPv6).
+pub fn netmask_raw(family: Family, netmask: u32) -> [u8; 4] {
     match family {
         Family::Inet => netmask.to_be_bytes(),
         Family::Inet6 => netmask.to_ne_bytes(),
@@ -80,30 +78,6 @@ pub fn service_key_array(key: &ServiceKey) -> ([SvcAttr; 4], usize) {
     }
 }
 
-/// AF + identity attributes of a service.
-pub fn service_key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
-    let (a, n) = service_key_array(key);
-    let mut v = Vec::with_capacity(n + 5);
-    v.extend(a.into_iter().take(n));
-    v
-}
-
-/// Every attribute of a service the kernel takes on `NEW`/`SET_SERVICE`.
-pub fn service_attrs(svc: &Service) -> Vec<SvcAttr> {
-    let mut v = service_key_attrs(&svc.key);
-    v.push(SvcAttr::SchedName(svc.scheduler.clone()));
-    if let Some(pe) = &svc.pe_name {
-        v.push(SvcAttr::PeName(pe.clone()));
-    }
-    v.push(SvcAttr::Flags {
-        flags: svc.flags.0,
-        mask: !0,
-    });
-    v.push(SvcAttr::Timeout(svc.timeout));
-    v.push(SvcAttr::Netmask(netmask_raw(svc.key.family(), svc.netmask)));
-    v
-}
-
 /// Every attribute of a real server the kernel takes on `NEW`/`SET_DEST`,
 /// in a stack array.
 pub fn dest_array(d: &Dest) -> [DestAttr; 10] {
@@ -121,206 +95,129 @@ pub fn dest_array(d: &Dest) -> [DestAttr; 10] {
     ]
 }
 
-/// Every attribute of a real server the kernel takes on `NEW`/`SET_DEST`.
-pub fn dest_attrs(d: &Dest) -> Vec<DestAttr> {
-    dest_array(d).to_vec()
-}
-
-/// Identity of a real server within its service.
-pub fn dest_key_attrs(addr: &IpAddr, port: u16) -> Vec<DestAttr> {
-    vec![
-        DestAttr::AddrFamily(Family::of(addr).to_raw()),
-        DestAttr::Addr(addr_bytes(addr)),
-        DestAttr::Port(port),
-    ]
-}
-
-fn daemon_attrs(d: &Daemon) -> Vec<DaemonAttr> {
-    let mut v = vec![
-        DaemonAttr::State(d.state.to_raw()),
-        DaemonAttr::McastIfn(d.mcast_ifn.clone()),
-        DaemonAttr::SyncId(d.syncid),
-    ];
-    if d.sync_maxlen != 0 {
-        v.push(DaemonAttr::SyncMaxlen(d.sync_maxlen));
-    }
-    match d.mcast_group {
-        Some(IpAddr::V4(a)) => v.push(DaemonAttr::McastGroup(a.octets())),
-        Some(IpAddr::V6(a)) => v.push(DaemonAttr::McastGroup6(a.octets())),
-        None => {}
-    }
-    if d.mcast_port != 0 {
-        v.push(DaemonAttr::McastPort(d.mcast_port));
-    }
-    if d.mcast_ttl != 0 {
-        v.push(DaemonAttr::McastTtl(d.mcast_ttl));
-    }
-    v
-}
-
-/// Request constructors, one per IPVS command.
-impl IpvsMessage {
-    pub fn new_service(svc: &Service) -> Self {
-        Self::new(
-            IpvsCmd::NewService,
-            vec![CmdAttr::Service(service_attrs(svc))],
-        )
-    }
-    pub fn set_service(svc: &Service) -> Self {
-        Self::new(
-            IpvsCmd::SetService,
-            vec![CmdAttr::Service(service_attrs(svc))],
-        )
-    }
-    pub fn del_service(key: &ServiceKey) -> Self {
-        Self::new(
-            IpvsCmd::DelService,
-            vec![CmdAttr::Service(service_key_attrs(key))],
-        )
-    }
-    /// `doit` form (one service); without a key this is the dump request.
-    pub fn get_service(key: Option<&ServiceKey>) -> Self {
-        let attrs = key
-            .map(|k| vec![CmdAttr::Service(service_key_attrs(k))])
-            .unwrap_or_default();
-        Self::new(IpvsCmd::GetService, attrs)
-    }
-    pub fn new_dest(key: &ServiceKey, d: &Dest) -> Self {
-        Self::new(
-            IpvsCmd::NewDest,
-            vec![
-                CmdAttr::Service(service_key_attrs(key)),
-                CmdAttr::Dest(dest_attrs(d)),
-            ],
-        )
-    }
-    pub fn set_dest(key: &ServiceKey, d: &Dest) -> Self {
-        Self::new(
-            IpvsCmd::SetDest,
-            vec![
-                CmdAttr::Service(service_key_attrs(key)),
-                CmdAttr::Dest(dest_attrs(d)),
-            ],
-        )
-    }
-    pub fn del_dest(key: &ServiceKey, addr: &IpAddr, port: u16) -> Self {
-        Self::new(
-            IpvsCmd::DelDest,
-            vec![
-                CmdAttr::Service(service_key_attrs(key)),
-                CmdAttr::Dest(dest_key_attrs(addr, port)),
-            ],
-        )
-    }
-    /// Dump request for the real servers of one service.
-    pub fn get_dests(key: &ServiceKey) -> Self {
-        Self::new(
-            IpvsCmd::GetDest,
-            vec![CmdAttr::Service(service_key_attrs(key))],
-        )
-    }
-    pub fn new_daemon(d: &Daemon) -> Self {
-        Self::new(IpvsCmd::NewDaemon, vec![CmdAttr::Daemon(daemon_attrs(d))])
-    }
-    pub fn del_daemon(state: DaemonState, syncid: u32) -> Self {
-        Self::new(
-            IpvsCmd::DelDaemon,
-            vec![CmdAttr::Daemon(vec![
-                DaemonAttr::State(state.to_raw()),
-                DaemonAttr::McastIfn(String::new()),
-                DaemonAttr::SyncId(syncid),
-            ])],
-        )
-    }
-    pub fn get_daemons() -> Self {
-        Self::new(IpvsCmd::GetDaemon, vec![])
-    }
-    pub fn set_timeouts(t: &Timeouts) -> Self {
-        Self::new(
-            IpvsCmd::SetConfig,
-            vec![
-                CmdAttr::TimeoutTcp(t.tcp),
-                CmdAttr::TimeoutTcpFin(t.tcp_fin),
-                CmdAttr::TimeoutUdp(t.udp),
-            ],
-        )
-    }
-    pub fn get_timeouts() -> Self {
-        Self::new(IpvsCmd::GetConfig, vec![])
-    }
-    pub fn get_info() -> Self {
-        Self::new(IpvsCmd::GetInfo, vec![])
-    }
-    /// Zero one service's counters, or all with `None`.
-    pub fn zero(key: Option<&ServiceKey>) -> Self {
-        let attrs = key
-            .map(|k| vec![CmdAttr::Service(service_key_attrs(k))])
-            .unwrap_or_default();
-        Self::new(IpvsCmd::Zero, attrs)
-    }
-    pub fn flush() -> Self {
-        Self::new(IpvsCmd::Flush, vec![])
-    }
-}
-
 // ---------------------------------------------------------------------------
 // replies
 
-fn stats_from(attrs: &[StatsAttr]) -> Stats {
+fn short(what: &str, p: &[u8], need: usize) -> Error {
+    Error::Decode(format!("{what}: payload of {} bytes, need {need}", p.len()))
+}
+
+fn take<const N: usize>(p: &[u8], what: &str) -> Result<[u8; N]> {
+    match p.get(..N) {
+        Some(b) => {
+            let mut a = [0u8; N];
+            a.copy_from_slice(b);
+            Ok(a)
+        }
+        None => Err(short(what, p, N)),
+    }
+}
+
+fn u8_of(p: &[u8], what: &str) -> Result<u8> {
+    Ok(take::<1>(p, what)?[0])
+}
+fn u16_of(p: &[u8], what: &str) -> Result<u16> {
+    Ok(u16::from_ne_bytes(take(p, what)?))
+}
+fn be16_of(p: &[u8], what: &str) -> Result<u16> {
+    Ok(u16::from_be_bytes(take(p, what)?))
+}
+fn u32_of(p: &[u8], what: &str) -> Result<u32> {
+    Ok(u32::from_ne_bytes(take(p, what)?))
+}
+
+/// A 16-byte `nf_inet_addr`; shorter payloads are zero-filled like the
+/// kernel's `nla_memcpy`.
+fn addr_of(p: &[u8]) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    let n = p.len().min(16);
+    a[..n].copy_from_slice(&p[..n]);
+    a
+}
+
+/// A NUL-terminated string; bytes after the first NUL are ignored.
+fn string_of(p: &[u8]) -> String {
+    let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
+    String::from_utf8_lossy(&p[..end]).into_owned()
+}
+
+/// A stats nest (`STATS`: mixed widths, `STATS64`: all u64); each value is
+/// read by its payload length (8 bytes: u64, else u32).
+fn stats_of(nest: &[u8]) -> Result<Stats> {
     let mut s = Stats::default();
-    for a in attrs {
-        let (f, v) = match a {
-            StatsAttr::U32(f, v) => (*f, u64::from(*v)),
-            StatsAttr::U64(f, v) => (*f, *v),
-            StatsAttr::Pad | StatsAttr::Other(_) => continue,
+    for a in nlas(nest) {
+        let (kind, p) = a?;
+        if kind == st::PAD {
+            continue;
+        }
+        let v = if p.len() >= 8 {
+            u64::from_ne_bytes(take(p, "stats")?)
+        } else {
+            u64::from(u32_of(p, "stats")?)
         };
-        let slot = match f {
-            StatsField::Conns => &mut s.conns,
-            StatsField::InPkts => &mut s.inpkts,
-            StatsField::OutPkts => &mut s.outpkts,
-            StatsField::InBytes => &mut s.inbytes,
-            StatsField::OutBytes => &mut s.outbytes,
-            StatsField::Cps => &mut s.cps,
-            StatsField::InPps => &mut s.inpps,
-            StatsField::OutPps => &mut s.outpps,
-            StatsField::InBps => &mut s.inbps,
-            StatsField::OutBps => &mut s.outbps,
+        let slot = match kind {
+            st::CONNS => &mut s.conns,
+            st::INPKTS => &mut s.inpkts,
+            st::OUTPKTS => &mut s.outpkts,
+            st::INBYTES => &mut s.inbytes,
+            st::OUTBYTES => &mut s.outbytes,
+            st::CPS => &mut s.cps,
+            st::INPPS => &mut s.inpps,
+            st::OUTPPS => &mut s.outpps,
+            st::INBPS => &mut s.inbps,
+            st::OUTBPS => &mut s.outbps,
+            _ => continue,
         };
         *slot = v;
     }
-    s
+    Ok(s)
 }
 
-fn missing(what: &str) -> DecodeError {
-    DecodeError::from(format!("reply lacks {what}"))
+fn missing(what: &str) -> Error {
+    Error::Decode(format!("reply lacks {what}"))
 }
 
-/// Decode the attributes of a service nest.
-pub fn parse_service(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
+/// The nest of `kind` among a message's attributes.
+pub fn nest_of<'a>(attrs: &'a [u8], kind: u16, what: &str) -> Result<&'a [u8]> {
+    find(attrs, kind)?.ok_or_else(|| missing(what))
+}
+
+/// A service nest (of a `NEW_SERVICE` reply); its counters only with
+/// `stats`.
+pub fn decode_service(nest: &[u8], stats: bool) -> Result<Service> {
     let (mut af, mut proto, mut addr, mut port, mut fwmark) = (None, None, None, None, None);
-    let mut svc_stats = (None, None);
+    let (mut stats32, mut stats64) = (None, None);
     let mut sched = String::new();
     let (mut flags, mut timeout, mut netmask, mut pe) = (0, 0, None, None);
-    for a in attrs {
-        match a {
-            SvcAttr::Af(v) => af = Some(*v),
-            SvcAttr::Protocol(v) => proto = Some(*v),
-            SvcAttr::Addr(v) => addr = Some(*v),
-            SvcAttr::Port(v) => port = Some(*v),
-            SvcAttr::Fwmark(v) => fwmark = Some(*v),
-            SvcAttr::SchedName(s) => sched = s.clone(),
-            SvcAttr::Flags { flags: f, .. } => flags = *f,
-            SvcAttr::Timeout(v) => timeout = *v,
-            SvcAttr::Netmask(raw) => netmask = Some(*raw),
-            SvcAttr::PeName(s) if !s.is_empty() => pe = Some(s.clone()),
-            SvcAttr::Stats(v) => svc_stats.0 = Some(v),
-            SvcAttr::Stats64(v) => svc_stats.1 = Some(v),
-            SvcAttr::PeName(_) | SvcAttr::Other(_) => {}
+    for a in nlas(nest) {
+        let (kind, p) = a?;
+        match kind {
+            svc::AF => af = Some(u16_of(p, "svc af")?),
+            svc::PROTOCOL => proto = Some(u16_of(p, "svc protocol")?),
+            svc::ADDR => addr = Some(addr_of(p)),
+            svc::PORT => port = Some(be16_of(p, "svc port")?),
+            svc::FWMARK => fwmark = Some(u32_of(p, "svc fwmark")?),
+            svc::SCHED_NAME => sched = string_of(p),
+            svc::FLAGS => {
+                let raw: [u8; 8] = take(p, "svc flags")?;
+                flags = u32_of(&raw[..4], "svc flags")?;
+            }
+            svc::TIMEOUT => timeout = u32_of(p, "svc timeout")?,
+            svc::NETMASK => netmask = Some(take::<4>(p, "svc netmask")?),
+            svc::PE_NAME => {
+                let s = string_of(p);
+                if !s.is_empty() {
+                    pe = Some(s);
+                }
+            }
+            svc::STATS => stats32 = Some(p),
+            svc::STATS64 => stats64 = Some(p),
+            _ => {}
         }
     }
     let af = af.ok_or_else(|| missing("service address family"))?;
     let family = Family::from_raw(af)
-        .ok_or_else(|| DecodeError::from(format!("unknown service address family {af}")))?;
+        .ok_or_else(|| Error::Decode(format!("unknown service address family {af}")))?;
     let key = match (fwmark, proto, addr, port) {
         (Some(mark), ..) if mark != 0 => ServiceKey::Fwmark { family, mark },
         (_, Some(p), Some(a), Some(port)) => ServiceKey::Addr {
@@ -330,11 +227,10 @@ pub fn parse_service(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
         },
         _ => return Err(missing("service identity")),
     };
-    let stats = svc_stats
-        .1
-        .or(svc_stats.0)
-        .map(|v| stats_from(v))
-        .unwrap_or_default();
+    let stats = match stats64.or(stats32) {
+        Some(n) if stats => stats_of(n)?,
+        _ => Stats::default(),
+    };
     Ok(Service {
         key,
         scheduler: sched,
@@ -348,131 +244,104 @@ pub fn parse_service(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
     })
 }
 
-/// Decode the attributes of a destination nest; `svc_family` stands in for
-/// a missing `ADDR_FAMILY` (kernels before 3.18).
-pub fn parse_dest(attrs: &[DestAttr], svc_family: Family) -> Result<Dest, DecodeError> {
+/// A destination nest (of a `NEW_DEST` dump entry); `svc_family` stands in
+/// for a missing `ADDR_FAMILY` (kernels before 3.18); counters only with
+/// `stats`.
+pub fn decode_dest(nest: &[u8], svc_family: Family, stats: bool) -> Result<Dest> {
     let mut family = svc_family;
     let (mut addr, mut port) = (None, None);
     let mut d = Dest::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
-    let mut st = (None, None);
-    for a in attrs {
-        match a {
-            DestAttr::Addr(v) => addr = Some(*v),
-            DestAttr::Port(v) => port = Some(*v),
-            DestAttr::FwdMethod(v) => d.fwd = FwdMethod::from_raw(*v),
-            DestAttr::Weight(v) => d.weight = *v,
-            DestAttr::UThresh(v) => d.u_threshold = *v,
-            DestAttr::LThresh(v) => d.l_threshold = *v,
-            DestAttr::ActiveConns(v) => d.active_conns = *v,
-            DestAttr::InactConns(v) => d.inact_conns = *v,
-            DestAttr::PersistConns(v) => d.persist_conns = *v,
-            DestAttr::Stats(v) => st.0 = Some(v),
-            DestAttr::Stats64(v) => st.1 = Some(v),
-            DestAttr::AddrFamily(v) => {
-                if let Some(f) = Family::from_raw(*v) {
+    let (mut stats32, mut stats64) = (None, None);
+    for a in nlas(nest) {
+        let (kind, p) = a?;
+        match kind {
+            dest::ADDR => addr = Some(addr_of(p)),
+            dest::PORT => port = Some(be16_of(p, "dest port")?),
+            dest::FWD_METHOD => d.fwd = FwdMethod::from_raw(u32_of(p, "dest fwd")?),
+            dest::WEIGHT => d.weight = u32_of(p, "dest weight")? as i32,
+            dest::U_THRESH => d.u_threshold = u32_of(p, "dest u_thresh")?,
+            dest::L_THRESH => d.l_threshold = u32_of(p, "dest l_thresh")?,
+            dest::ACTIVE_CONNS => d.active_conns = u32_of(p, "dest activeconns")?,
+            dest::INACT_CONNS => d.inact_conns = u32_of(p, "dest inactconns")?,
+            dest::PERSIST_CONNS => d.persist_conns = u32_of(p, "dest persistconns")?,
+            dest::STATS => stats32 = Some(p),
+            dest::STATS64 => stats64 = Some(p),
+            dest::ADDR_FAMILY => {
+                if let Some(f) = Family::from_raw(u16_of(p, "dest af")?) {
                     family = f;
                 }
             }
-            DestAttr::TunType(v) => d.tun_type = TunType::from_raw(*v),
-            DestAttr::TunPort(v) => d.tun_port = *v,
-            DestAttr::TunFlags(v) => d.tun_flags = TunFlags(*v),
-            DestAttr::Other(_) => {}
+            dest::TUN_TYPE => d.tun_type = TunType::from_raw(u8_of(p, "dest tun_type")?),
+            dest::TUN_PORT => d.tun_port = be16_of(p, "dest tun_port")?,
+            dest::TUN_FLAGS => d.tun_flags = TunFlags(u16_of(p, "dest tun_flags")?),
+            _ => {}
         }
     }
     d.addr = addr_from_bytes(family, &addr.ok_or_else(|| missing("destination address"))?);
     d.port = port.ok_or_else(|| missing("destination port"))?;
-    d.stats = st.1.or(st.0).map(|v| stats_from(v)).unwrap_or_default();
+    if stats {
+        if let Some(n) = stats64.or(stats32) {
+            d.stats = stats_of(n)?;
+        }
+    }
     Ok(d)
 }
 
-/// Decode the attributes of a daemon nest.
-pub fn parse_daemon(attrs: &[DaemonAttr]) -> Result<Daemon, DecodeError> {
+/// A daemon nest (of a `NEW_DAEMON` dump entry).
+pub fn decode_daemon(nest: &[u8]) -> Result<Daemon> {
     let mut state = None;
     let mut d = Daemon::new(DaemonState::Master, "", 0);
-    for a in attrs {
-        match a {
-            DaemonAttr::State(v) => state = DaemonState::from_raw(*v),
-            DaemonAttr::McastIfn(s) => d.mcast_ifn = s.clone(),
-            DaemonAttr::SyncId(v) => d.syncid = *v,
-            DaemonAttr::SyncMaxlen(v) => d.sync_maxlen = *v,
-            DaemonAttr::McastGroup(a) => d.mcast_group = Some(IpAddr::V4(Ipv4Addr::from(*a))),
-            DaemonAttr::McastGroup6(a) => d.mcast_group = Some(IpAddr::V6(Ipv6Addr::from(*a))),
-            DaemonAttr::McastPort(v) => d.mcast_port = *v,
-            DaemonAttr::McastTtl(v) => d.mcast_ttl = *v,
-            DaemonAttr::Other(_) => {}
+    for a in nlas(nest) {
+        let (kind, p) = a?;
+        match kind {
+            daemon::STATE => state = DaemonState::from_raw(u32_of(p, "daemon state")?),
+            daemon::MCAST_IFN => d.mcast_ifn = string_of(p),
+            daemon::SYNC_ID => d.syncid = u32_of(p, "daemon syncid")?,
+            daemon::SYNC_MAXLEN => d.sync_maxlen = u16_of(p, "daemon maxlen")?,
+            daemon::MCAST_GROUP => {
+                d.mcast_group = Some(IpAddr::V4(Ipv4Addr::from(take::<4>(p, "daemon group")?)))
+            }
+            daemon::MCAST_GROUP6 => {
+                d.mcast_group = Some(IpAddr::V6(Ipv6Addr::from(take::<16>(p, "daemon group6")?)))
+            }
+            daemon::MCAST_PORT => d.mcast_port = u16_of(p, "daemon port")?,
+            daemon::MCAST_TTL => d.mcast_ttl = u8_of(p, "daemon ttl")?,
+            _ => {}
         }
     }
     d.state = state.ok_or_else(|| missing("daemon state"))?;
     Ok(d)
 }
 
-/// Reply decoding, one per reply kind.
-impl IpvsMessage {
-    fn service_nest(&self) -> Option<&[SvcAttr]> {
-        self.attrs.iter().find_map(|a| match a {
-            CmdAttr::Service(v) => Some(v.as_slice()),
-            _ => None,
-        })
-    }
-
-    /// A `NEW_SERVICE` reply (dump entry or `GET_SERVICE` doit).
-    pub fn to_service(&self) -> Result<Service, DecodeError> {
-        parse_service(self.service_nest().ok_or_else(|| missing("service"))?)
-    }
-
-    /// A `NEW_DEST` dump entry.
-    pub fn to_dest(&self, svc_family: Family) -> Result<Dest, DecodeError> {
-        let nest = self
-            .attrs
-            .iter()
-            .find_map(|a| match a {
-                CmdAttr::Dest(v) => Some(v.as_slice()),
-                _ => None,
-            })
-            .ok_or_else(|| missing("destination"))?;
-        parse_dest(nest, svc_family)
-    }
-
-    /// A `NEW_DAEMON` dump entry.
-    pub fn to_daemon(&self) -> Result<Daemon, DecodeError> {
-        let nest = self
-            .attrs
-            .iter()
-            .find_map(|a| match a {
-                CmdAttr::Daemon(v) => Some(v.as_slice()),
-                _ => None,
-            })
-            .ok_or_else(|| missing("daemon"))?;
-        parse_daemon(nest)
-    }
-
-    /// The `SET_CONFIG` reply to `GET_CONFIG`.
-    pub fn to_timeouts(&self) -> Timeouts {
-        let mut t = Timeouts::default();
-        for a in &self.attrs {
-            match a {
-                CmdAttr::TimeoutTcp(v) => t.tcp = *v,
-                CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = *v,
-                CmdAttr::TimeoutUdp(v) => t.udp = *v,
-                _ => {}
-            }
+/// The attributes of the `SET_CONFIG` reply to `GET_CONFIG`.
+pub fn decode_timeouts(attrs: &[u8]) -> Result<Timeouts> {
+    let mut t = Timeouts::default();
+    for a in nlas(attrs) {
+        let (kind, p) = a?;
+        match kind {
+            cmd::TIMEOUT_TCP => t.tcp = u32_of(p, "timeout tcp")?,
+            cmd::TIMEOUT_TCP_FIN => t.tcp_fin = u32_of(p, "timeout tcpfin")?,
+            cmd::TIMEOUT_UDP => t.udp = u32_of(p, "timeout udp")?,
+            _ => {}
         }
-        t
     }
+    Ok(t)
+}
 
-    /// The `SET_INFO` reply to `GET_INFO`.
-    pub fn to_info(&self) -> Result<Info, DecodeError> {
-        let mut info = (None, 0);
-        for a in &self.attrs {
-            match a {
-                CmdAttr::InfoVersion(v) => info.0 = Some(*v),
-                CmdAttr::InfoConnTabSize(v) => info.1 = *v,
-                _ => {}
-            }
+/// The attributes of the `SET_INFO` reply to `GET_INFO` (`INFO_ATTR_*`
+/// numbering).
+pub fn decode_info(attrs: &[u8]) -> Result<Info> {
+    let (mut version, mut size) = (None, 0);
+    for a in nlas(attrs) {
+        let (kind, p) = a?;
+        match kind {
+            cmd::INFO_VERSION => version = Some(u32_of(p, "info version")?),
+            cmd::INFO_CONN_TAB_SIZE => size = u32_of(p, "info conn_tab_size")?,
+            _ => {}
         }
-        Ok(Info {
-            version: info.0.ok_or_else(|| missing("IPVS version"))?,
-            conn_tab_size: info.1,
-        })
     }
+    Ok(Info {
+        version: version.ok_or_else(|| missing("IPVS version"))?,
+        conn_tab_size: size,
+    })
 }

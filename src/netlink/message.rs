@@ -5,8 +5,10 @@
 //! `netlink-packet-core` the `nlmsghdr` around it.
 
 use super::attr::CmdAttr;
-use netlink_packet_core::{DecodeError, Emitable, ParseableParametrized};
-use netlink_packet_generic::{GenlFamily, GenlHeader};
+use netlink_packet_core::{
+    DecodeError, Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, ParseableParametrized,
+};
+use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 
 /// Family name registered by the kernel's ip_vs module.
 pub const IPVS_GENL_NAME: &str = "IPVS";
@@ -124,5 +126,17 @@ impl ParseableParametrized<[u8], GenlHeader> for IpvsMessage {
             cmd,
             attrs: CmdAttr::parse_all(buf, info)?,
         })
+    }
+}
+
+impl IpvsMessage {
+    /// Parse one whole netlink message (header included) into typed
+    /// attributes, with its netlink header (tests, fuzzing, debugging).
+    pub fn parse_bytes(bytes: &[u8]) -> Result<(NetlinkHeader, IpvsMessage), DecodeError> {
+        let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(bytes)?;
+        match m.payload {
+            NetlinkPayload::InnerMessage(g) => Ok((m.header, g.payload)),
+            _ => Err(DecodeError::from("not an IPVS message")),
+        }
     }
 }

@@ -1,4 +1,8 @@
-//! Synchronous batching transport over one `NETLINK_GENERIC` socket.
+//! Synchronous batching transport over one `NETLINK_GENERIC` socket. It
+//! moves bytes: requests are appended to its send buffer by the caller's
+//! encoder ([`super::encode`]), replies are handed back as frames borrowed
+//! from its receive buffer ([`super::view`]); it knows nothing of IPVS
+//! beyond the family's name.
 //!
 //! Invariants:
 //! * one socket per `Transport`, the "IPVS" family id resolved once at open
@@ -12,21 +16,17 @@
 //! * dumps run one at a time (the kernel allows one per socket); a dump
 //!   marked `NLM_F_DUMP_INTR` (table changed mid-dump) is repeated.
 
-use super::attr::CmdAttr;
-use super::message::{IpvsCmd, IpvsMessage, IPVS_GENL_VERSION};
+use super::view::{frames, Frame, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN};
 use crate::error::{Errno, Error, Result};
 use netlink_packet_core::{
-    Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla, NLA_HEADER_SIZE, NLM_F_ACK,
-    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::{GenlHeader, GenlMessage};
+use netlink_packet_generic::GenlMessage;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use std::os::fd::AsRawFd;
 
-const NLMSG_HDRLEN: usize = 16;
-const GENL_HDRLEN: usize = 4;
 /// Requests per `sendmsg` at most.
 pub const DEFAULT_BATCH: usize = 256;
 /// Bytes per `sendmsg` at most (well under the socket's send buffer).
@@ -52,132 +52,10 @@ pub struct TransportStats {
     pub recvs: u64,
 }
 
-/// Append one request (nlmsghdr + genlmsghdr + attributes) to `out`.
-///
-/// One pass: the headers are emitted in place, nested attributes get their
-/// children appended one by one and their length patched afterwards, so no
-/// length is computed twice and no copy of the message is built.
-pub fn encode_request(family: u16, msg: &IpvsMessage, seq: u32, flags: u16, out: &mut Vec<u8>) {
-    encode_with(family, msg.cmd, seq, flags, out, |out| {
-        for attr in &msg.attrs {
-            match attr {
-                CmdAttr::Service(v) => emit_nested(out, attr.kind(), v),
-                CmdAttr::Dest(v) => emit_nested(out, attr.kind(), v),
-                CmdAttr::Daemon(v) => emit_nested(out, attr.kind(), v),
-                leaf => emit_one(out, leaf),
-            }
-        }
-    });
-}
-
-/// Append one request whose attributes `body` appends (with [`emit_one`]
-/// and [`emit_nested`]); the headers are written around them.
-pub fn encode_with(
-    family: u16,
-    cmd: IpvsCmd,
-    seq: u32,
-    flags: u16,
-    out: &mut Vec<u8>,
-    body: impl FnOnce(&mut Vec<u8>),
-) {
-    let start = out.len();
-    out.resize(start + NLMSG_HDRLEN + GENL_HDRLEN, 0);
-    GenlHeader {
-        cmd: cmd.to_raw(),
-        version: IPVS_GENL_VERSION,
-    }
-    .emit(&mut out[start + NLMSG_HDRLEN..start + NLMSG_HDRLEN + GENL_HDRLEN]);
-    body(out);
-    let mut header = NetlinkHeader::default();
-    header.length = (out.len() - start) as u32;
-    header.message_type = family;
-    header.flags = flags;
-    header.sequence_number = seq;
-    header.emit(&mut out[start..start + NLMSG_HDRLEN]);
-}
-
-/// Append one attribute.
-pub fn emit_one<T: Nla>(out: &mut Vec<u8>, attr: &T) {
-    let at = out.len();
-    out.resize(at + attr.buffer_len(), 0);
-    attr.emit(&mut out[at..]);
-}
-
-/// Append a nested attribute of `kind` (with `NLA_F_NESTED`) holding
-/// `children`.
-pub fn emit_nested<T: Nla>(out: &mut Vec<u8>, kind: u16, children: &[T]) {
-    let at = out.len();
-    out.resize(at + NLA_HEADER_SIZE, 0);
-    for c in children {
-        emit_one(out, c);
-    }
-    let len = (out.len() - at) as u16;
-    out[at..at + 2].copy_from_slice(&len.to_ne_bytes());
-    out[at + 2..at + 4].copy_from_slice(&kind.to_ne_bytes());
-}
-
-/// One message read back from the kernel.
-#[derive(Debug)]
-pub enum Incoming {
-    Data {
-        seq: u32,
-        flags: u16,
-        msg: IpvsMessage,
-    },
-    /// `NLMSG_ERROR`; `errno` 0 is a plain ack.
-    Ack { seq: u32, errno: i32 },
-    /// `NLMSG_DONE` ending a dump; `errno` non-zero if the dump failed.
-    Done { seq: u32, errno: i32 },
-}
-
-/// The netlink messages of one datagram, each checked to lie within it.
-fn messages(buf: &[u8]) -> impl Iterator<Item = Result<&[u8]>> {
-    let mut off = 0;
-    std::iter::from_fn(move || {
-        if off + NLMSG_HDRLEN > buf.len() {
-            return None;
-        }
-        let len = u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]) as usize;
-        if len < NLMSG_HDRLEN || off + len > buf.len() {
-            let e = Error::Decode(format!(
-                "netlink message length {len} at offset {off} of {}",
-                buf.len()
-            ));
-            off = buf.len();
-            return Some(Err(e));
-        }
-        let m = &buf[off..off + len];
-        off += (len + 3) & !3;
-        Some(Ok(m))
-    })
-}
-
-/// Split one datagram into its netlink messages and decode them.
-pub fn decode_datagram(buf: &[u8], out: &mut Vec<Incoming>) -> Result<()> {
-    for bytes in messages(buf) {
-        let bytes = bytes?;
-        let m = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(bytes)?;
-        let seq = m.header.sequence_number;
-        match m.payload {
-            NetlinkPayload::InnerMessage(g) => out.push(Incoming::Data {
-                seq,
-                flags: m.header.flags,
-                msg: g.payload,
-            }),
-            NetlinkPayload::Error(e) => out.push(Incoming::Ack {
-                seq,
-                errno: -e.raw_code(),
-            }),
-            NetlinkPayload::Done(d) => out.push(Incoming::Done {
-                seq,
-                errno: -d.code,
-            }),
-            NetlinkPayload::Overrun(_) => return Err(Error::Overrun),
-            _ => {}
-        }
-    }
-    Ok(())
-}
+/// How a request encodes itself into the send buffer: `(family, seq,
+/// flags, out)`.
+pub trait Encode: Fn(u16, u32, u16, &mut Vec<u8>) {}
+impl<T: Fn(u16, u32, u16, &mut Vec<u8>)> Encode for T {}
 
 /// An open IPVS generic-netlink channel.
 pub struct Transport {
@@ -308,8 +186,8 @@ impl Transport {
         let mut family = None;
         loop {
             self.recv_raw()?;
-            for bytes in messages(&self.rx[..self.rx_len]) {
-                let m = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(bytes?)?;
+            for frame in frames(&self.rx[..self.rx_len]) {
+                let m = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(frame?.bytes)?;
                 if m.header.sequence_number != seq {
                     continue;
                 }
@@ -358,12 +236,6 @@ impl Transport {
         Ok(())
     }
 
-    fn recv_messages(&mut self, out: &mut Vec<Incoming>) -> Result<()> {
-        out.clear();
-        self.recv_raw()?;
-        decode_datagram(&self.rx[..self.rx_len], out)
-    }
-
     fn send_tx(&mut self, requests: usize) -> Result<()> {
         let n = self.sock.send(&self.tx, 0)?;
         if n != self.tx.len() {
@@ -377,31 +249,22 @@ impl Transport {
         Ok(())
     }
 
-    /// Send `msgs` pipelined, `batch_size` per `sendmsg`, and return each
-    /// one's outcome in order. The kernel carries on past a failed request,
-    /// so this is not a transaction.
+    /// Send `count` requests pipelined, `batch_size` per `sendmsg`, and
+    /// return each one's outcome in order; `encode(i, family, seq, flags,
+    /// out)` appends request `i`. The kernel carries on past a failed
+    /// request, so this is not a transaction.
     ///
     /// With [`Transport::ack_all`] off (the default) only the last request
     /// of each `sendmsg` asks for an acknowledgement: the kernel handles the
     /// messages of one `sendmsg` in order and reports every failure anyway,
     /// so when the last ack arrives every earlier failure has arrived too.
     /// That saves one read per successful request.
-    pub fn execute(&mut self, msgs: &[IpvsMessage]) -> Result<Vec<std::result::Result<(), Errno>>> {
-        self.execute_with(msgs.len(), |i, family, seq, flags, out| {
-            encode_request(family, &msgs[i], seq, flags, out)
-        })
-    }
-
-    /// [`Transport::execute`] for `count` requests that `encode(i, family,
-    /// seq, flags, out)` appends, so callers can encode without building
-    /// messages first.
     pub fn execute_with(
         &mut self,
         count: usize,
         mut encode: impl FnMut(usize, u16, u32, u16, &mut Vec<u8>),
     ) -> Result<Vec<std::result::Result<(), Errno>>> {
         let mut results = vec![Ok(()); count];
-        let mut incoming = Vec::new();
         let mut i = 0;
         while i < count {
             self.tx.clear();
@@ -438,19 +301,23 @@ impl Transport {
             self.send_tx(end - start)?;
             let mut acks_pending = if self.ack_all { end - start } else { 1 };
             while acks_pending > 0 {
-                self.recv_messages(&mut incoming)?;
-                for m in incoming.drain(..) {
-                    let Incoming::Ack { seq, errno } = m else {
-                        continue;
-                    };
-                    let off = seq.wrapping_sub(first_seq) as usize;
+                self.recv_raw()?;
+                for f in frames(&self.rx[..self.rx_len]) {
+                    let f = f?;
+                    match f.kind {
+                        NLMSG_OVERRUN => return Err(Error::Overrun),
+                        NLMSG_ERROR => {}
+                        _ => continue,
+                    }
+                    let off = f.seq.wrapping_sub(first_seq) as usize;
                     if off >= end - start {
                         continue;
                     }
+                    let errno = f.errno();
                     if errno != 0 {
                         results[start + off] = Err(Errno(errno));
                     }
-                    if self.ack_all || seq == last_seq {
+                    if self.ack_all || f.seq == last_seq {
                         acks_pending -= 1;
                     }
                 }
@@ -460,125 +327,81 @@ impl Transport {
         Ok(results)
     }
 
-    /// Send one request with `flags` and collect the messages it produced
-    /// until its ack or `NLMSG_DONE`: (entries, errno, interrupted).
+    /// Send one request with `flags` and hand each message it produced to
+    /// `each`, until its ack or `NLMSG_DONE`: (errno, interrupted).
     fn round_trip(
         &mut self,
-        msg: &IpvsMessage,
+        encode: &dyn Encode,
         flags: u16,
-    ) -> Result<(Vec<IpvsMessage>, i32, bool)> {
+        each: &mut dyn FnMut(Frame<'_>) -> Result<()>,
+    ) -> Result<(i32, bool)> {
         self.tx.clear();
         let seq = self.take_seq();
-        encode_request(self.family, msg, seq, flags, &mut self.tx);
+        encode(self.family, seq, flags, &mut self.tx);
         self.send_tx(1)?;
-        let mut entries = Vec::new();
         let mut interrupted = false;
-        let mut incoming = Vec::new();
         loop {
-            self.recv_messages(&mut incoming)?;
-            for m in incoming.drain(..) {
-                match m {
-                    Incoming::Data { seq: s, flags, msg } if s == seq => {
-                        interrupted |= flags & NLM_F_DUMP_INTR != 0;
-                        entries.push(msg);
+            self.recv_raw()?;
+            for f in frames(&self.rx[..self.rx_len]) {
+                let f = f?;
+                if f.seq != seq {
+                    if f.kind == NLMSG_OVERRUN {
+                        return Err(Error::Overrun);
                     }
-                    Incoming::Done { seq: s, errno } | Incoming::Ack { seq: s, errno }
-                        if s == seq =>
-                    {
-                        return Ok((entries, errno, interrupted));
+                    continue;
+                }
+                match f.kind {
+                    NLMSG_DONE | NLMSG_ERROR => return Ok((f.errno(), interrupted)),
+                    NLMSG_OVERRUN => return Err(Error::Overrun),
+                    _ => {
+                        interrupted |= f.flags & NLM_F_DUMP_INTR != 0;
+                        each(f)?;
                     }
-                    _ => {}
                 }
             }
         }
     }
 
-    /// One acknowledged request; returns the reply messages it produced
-    /// (e.g. for `GET_SERVICE`, `GET_INFO`, `GET_CONFIG`).
-    pub fn request(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
-        match self.round_trip(msg, NLM_F_REQUEST | NLM_F_ACK)? {
-            (replies, 0, _) => Ok(replies),
-            (_, errno, _) => Err(Error::Kernel(Errno(errno))),
+    /// One acknowledged request (a doit); `each` sees the replies it
+    /// produced, borrowed from the receive buffer.
+    pub fn request(
+        &mut self,
+        encode: &dyn Encode,
+        each: &mut dyn FnMut(Frame<'_>) -> Result<()>,
+    ) -> Result<()> {
+        match self.round_trip(encode, NLM_F_REQUEST | NLM_F_ACK, each)? {
+            (0, _) => Ok(()),
+            (errno, _) => Err(Error::Kernel(Errno(errno))),
         }
     }
 
-    /// One dump request; the entries it returned.
-    pub fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
-        let mut r = self.dump_many(std::slice::from_ref(msg))?;
-        match r.pop() {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(Error::Kernel(e)),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    /// Several dumps over the socket, one after the other, and the entries
-    /// of each in request order.
+    /// One dump; `each` sees every entry, borrowed from the receive buffer.
     ///
     /// A netlink socket runs one dump at a time: the kernel refuses a second
     /// dump request with `EBUSY` until the first has sent `NLMSG_DONE`, and
     /// it only produces `NLMSG_DONE` when we read. So dumps are not
     /// pipelined; each costs one `sendmsg` and (for small dumps) two reads.
     /// A dump interrupted by a concurrent change (`NLM_F_DUMP_INTR`) or
-    /// refused with `EBUSY` is repeated, up to a limit.
-    pub fn dump_many(
+    /// refused with `EBUSY` is repeated, up to a limit: `restart` is called
+    /// first, so that the caller drops what it collected.
+    pub fn dump(
         &mut self,
-        msgs: &[IpvsMessage],
-    ) -> Result<Vec<std::result::Result<Vec<IpvsMessage>, Errno>>> {
-        let mut results = Vec::with_capacity(msgs.len());
-        for msg in msgs {
-            let mut attempt = 0;
-            let outcome = loop {
-                attempt += 1;
-                let (entries, errno, interrupted) =
-                    self.round_trip(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
-                let again = errno == libc::EBUSY || (errno == 0 && interrupted);
-                if !again || attempt > DUMP_RETRIES {
-                    break if errno != 0 {
-                        Err(Errno(errno))
-                    } else {
-                        Ok(entries)
-                    };
-                }
-            };
-            results.push(outcome);
-        }
-        Ok(results)
-    }
-
-    /// Reserve `count` consecutive sequence numbers (for `send_encoded`).
-    pub fn reserve_seqs(&mut self, count: u32) -> u32 {
-        if self.next_seq.checked_add(count).is_none() {
-            self.next_seq = 1;
-        }
-        let first = self.next_seq;
-        self.next_seq += count;
-        first
-    }
-
-    /// Raw access for benchmarks: send pre-encoded requests (acknowledged,
-    /// sequence numbers `first_seq..first_seq+count`) in one `sendmsg` and
-    /// wait for all their acks. Returns how many failed.
-    pub fn send_encoded(&mut self, bytes: &[u8], first_seq: u32, count: usize) -> Result<usize> {
-        let n = self.sock.send(bytes, 0)?;
-        if n != bytes.len() {
-            return Err(Error::Decode("short sendmsg".into()));
-        }
-        self.stats.sendmsgs += 1;
-        let mut pending = count;
-        let mut failed = 0;
-        let mut incoming = Vec::new();
-        while pending > 0 {
-            self.recv_messages(&mut incoming)?;
-            for m in incoming.drain(..) {
-                if let Incoming::Ack { seq, errno } = m {
-                    if seq.wrapping_sub(first_seq) < count as u32 {
-                        pending -= 1;
-                        failed += usize::from(errno != 0);
-                    }
-                }
+        encode: &dyn Encode,
+        each: &mut dyn FnMut(Frame<'_>) -> Result<()>,
+        restart: &mut dyn FnMut(),
+    ) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (errno, interrupted) = self.round_trip(encode, NLM_F_REQUEST | NLM_F_DUMP, each)?;
+            let again = errno == libc::EBUSY || (errno == 0 && interrupted);
+            if !again || attempt > DUMP_RETRIES {
+                return match errno {
+                    0 => Ok(()),
+                    e => Err(Error::Kernel(Errno(e))),
+                };
             }
+            restart();
         }
-        Ok(failed)
     }
 }

@@ -3,27 +3,33 @@
 //!
 //! ```text
 //! bench gen N FILE                 write a rules file: N services x 4 real servers
-//! bench floor-restore FILE [BATCH] send FILE's changes pre-encoded, BATCH per sendmsg
-//! bench floor-dump                 one services dump + one real-server dump per service
+//! bench floor-restore FILE [BATCH] send FILE's changes pre-encoded, BATCH per sendmsg,
+//!                                  over a plain socket, acks only walked
+//! bench raw-dump [RECVBUF]         what any lister must ask for: one services dump and
+//!                                  one real-server dump per service, requests
+//!                                  pre-encoded, replies only walked (the timed part:
+//!                                  the kernel's cost plus the syscalls)
+//! bench raw-list [RECVBUF]         the same as a whole process: socket, family, the
+//!                                  services dump, each service's identity copied
+//!                                  into its real-server dump request, replies only
+//!                                  walked; the floor of `-S -n` / `-L -n`, timed with
+//!                                  `bench time` like them
 //! bench time -- CMD ARGS...        run CMD (stdin inherited, stdout to /dev/null)
 //! bench prep FILE [FAMILY]        floor-restore's untimed part, phase by phase, no
 //!                                  socket (diagnostics; runs on any host)
-//! bench raw-dump [RECVBUF]         floor-dump's requests over a plain socket, replies
-//!                                  only walked for NLMSG_DONE (diagnostics)
 //! bench read-costs FILE            what apply's reading costs, part by part: FILE
 //!                                  parsed, services dump, /proc/net/ip_vs, whole table
 //! ```
 //!
-//! Every figure is the wall time of the measured part only, from
-//! `std::time::Instant`; under qemu `-icount` that is guest instruction time.
+//! Every figure but `time`'s is the wall time of the measured part only,
+//! from `std::time::Instant`; under qemu `-icount` that is guest
+//! instruction time. No floor decodes through our own decoder: the floors
+//! only walk netlink headers.
 
 use ipvsadm_rs::lang::parse::{parse, Action};
 use ipvsadm_rs::lang::stream::ConfigStream;
-use ipvsadm_rs::model::{Family, Protocol, ServiceKey};
-use ipvsadm_rs::netlink::attr::{CmdAttr, SvcAttr};
-use ipvsadm_rs::netlink::codec::addr_from_bytes;
-use ipvsadm_rs::netlink::transport::encode_request;
-use ipvsadm_rs::netlink::{IpvsMessage, Transport};
+use ipvsadm_rs::netlink::encode::{encode, Request};
+use ipvsadm_rs::netlink::{IpvsCmd, Transport};
 use std::io::{BufWriter, Write};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
@@ -37,7 +43,7 @@ const PORTS_PER_VIP: usize = 65535;
 type Res<T> = Result<T, String>;
 
 fn usage() -> String {
-    "usage: bench gen N FILE | floor-restore FILE [BATCH] | floor-dump | time -- CMD [ARGS...]"
+    "usage: bench gen N FILE | floor-restore FILE [BATCH] | raw-dump [RECVBUF] | raw-list [RECVBUF] | time -- CMD [ARGS...] | prep FILE [FAMILY] | read-costs FILE"
         .to_string()
 }
 
@@ -46,9 +52,9 @@ fn main() -> ExitCode {
     let r = match args.first().map(String::as_str) {
         Some("gen") => gen(&args[1..]),
         Some("floor-restore") => floor_restore(&args[1..]),
-        Some("floor-dump") => floor_dump(),
         Some("time") => time(&args[1..]),
         Some("raw-dump") => raw_dump(&args[1..]),
+        Some("raw-list") => raw_list(&args[1..]),
         Some("prep") => prep(&args[1..]),
         Some("read-costs") => read_costs(&args[1..]),
         _ => Err(usage()),
@@ -95,8 +101,8 @@ fn gen(args: &[String]) -> Res<ExitCode> {
 
 /// `floor-restore FILE [BATCH]`: the kernel's cost of FILE's changes plus
 /// the least a client can add: parsed and encoded beforehand, BATCH
-/// acknowledged requests per `sendmsg`, one socket. Only the sends (and the
-/// reads of the acks) are timed.
+/// acknowledged requests per `sendmsg`, one plain socket, acks only walked.
+/// Only the sends (and the reads of the acks) are timed.
 fn floor_restore(args: &[String]) -> Res<ExitCode> {
     let file = args.first().ok_or_else(usage)?;
     let batch = match args.get(1) {
@@ -104,55 +110,41 @@ fn floor_restore(args: &[String]) -> Res<ExitCode> {
         None => 64,
     };
     let prep = Instant::now();
-    let data = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-    let mut stream = ConfigStream::new(&data);
-    let mut msgs = Vec::new();
-    while let Some(words) = stream.next_command() {
-        if words.first().is_none_or(|w| w.starts_with('#')) {
-            continue;
-        }
-        let mut argv: Vec<&str> = Vec::with_capacity(words.len() + 1);
-        argv.push("ipvsadm");
-        argv.extend(words.iter().map(|w| w.as_ref()));
-        match parse(&argv) {
-            Ok(Action::Change(op, _)) => msgs.push(op.to_message()),
-            Ok(other) => return Err(format!("{file}:{}: not a change: {other:?}", stream.line)),
-            Err(e) => return Err(format!("{file}:{}: {e:?}", stream.line)),
-        }
-    }
-
-    let mut t = Transport::open().map_err(|e| format!("netlink: {e}"))?;
-    let family = t.family_id();
+    let ops = parse_file(file)?;
+    let family = family_id()?;
+    let fd = raw_socket()?;
     let mut batches: Vec<(Vec<u8>, u32, usize)> = Vec::new();
-    for chunk in msgs.chunks(batch) {
-        let first = t.reserve_seqs(chunk.len() as u32);
+    let mut seq = 1u32;
+    for chunk in ops.chunks(batch) {
         let mut bytes = Vec::new();
-        for (i, m) in chunk.iter().enumerate() {
-            encode_request(
+        for op in chunk {
+            encode(
                 family,
-                m,
-                first + i as u32,
+                seq,
                 NLM_F_REQUEST | NLM_F_ACK,
+                &Request::Op(op),
                 &mut bytes,
             );
+            seq += 1;
         }
-        batches.push((bytes, first, chunk.len()));
+        batches.push((bytes, seq - chunk.len() as u32, chunk.len()));
     }
-
     eprintln!(
         "bench: floor-restore: {} requests, {} sendmsgs; parse+encode (not timed) {:.6} s",
-        msgs.len(),
+        ops.len(),
         batches.len(),
         prep.elapsed().as_secs_f64()
     );
+    let mut buf = vec![0u8; 256 * 1024];
     let mut failed = 0;
     let start = Instant::now();
     for (bytes, first, count) in &batches {
-        failed += t
-            .send_encoded(bytes, *first, *count)
-            .map_err(|e| format!("netlink: {e}"))?;
+        raw_send(fd, bytes)?;
+        failed += raw_acks(fd, &mut buf, *first, *count)?;
     }
     let secs = start.elapsed().as_secs_f64();
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
     println!("floor-restore {secs:.6} failed={failed}");
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -161,63 +153,231 @@ fn floor_restore(args: &[String]) -> Res<ExitCode> {
     })
 }
 
-/// The identity of a service dump entry (nothing else is decoded).
-fn service_key(m: &IpvsMessage) -> Res<ServiceKey> {
-    let nest = m
-        .attrs
-        .iter()
-        .find_map(|a| match a {
-            CmdAttr::Service(v) => Some(v),
-            _ => None,
-        })
-        .ok_or("service dump entry without a service nest")?;
-    let (mut af, mut proto, mut addr, mut port, mut mark) = (None, None, None, None, None);
-    for a in nest {
-        match a {
-            SvcAttr::Af(v) => af = Some(*v),
-            SvcAttr::Protocol(v) => proto = Some(*v),
-            SvcAttr::Addr(v) => addr = Some(*v),
-            SvcAttr::Port(v) => port = Some(*v),
-            SvcAttr::Fwmark(v) => mark = Some(*v),
-            _ => {}
+fn parse_file(file: &str) -> Res<Vec<ipvsadm_rs::Op>> {
+    let data = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let mut stream = ConfigStream::new(&data);
+    let mut ops = Vec::new();
+    while let Some(words) = stream.next_command() {
+        if words.first().is_none_or(|w| w.starts_with('#')) {
+            continue;
+        }
+        let mut argv: Vec<&str> = Vec::with_capacity(words.len() + 1);
+        argv.push("ipvsadm");
+        argv.extend(words.iter().map(|w| w.as_ref()));
+        match parse(&argv) {
+            Ok(Action::Change(op, _)) => ops.push(op),
+            Ok(other) => return Err(format!("{file}:{}: not a change: {other:?}", stream.line)),
+            Err(e) => return Err(format!("{file}:{}: {e:?}", stream.line)),
         }
     }
-    let family = af
-        .and_then(Family::from_raw)
-        .ok_or("service without a known address family")?;
-    match (mark, proto, addr, port) {
-        (Some(mark), ..) if mark != 0 => Ok(ServiceKey::Fwmark { family, mark }),
-        (_, Some(p), Some(a), Some(port)) => Ok(ServiceKey::Addr {
-            protocol: Protocol::from_raw(p),
-            addr: addr_from_bytes(family, &a),
-            port,
-        }),
-        _ => Err("service without identity".into()),
+    Ok(ops)
+}
+
+/// The IPVS family's id (through our transport: one request, not timed
+/// where it matters).
+fn family_id() -> Res<u16> {
+    Ok(Transport::open()
+        .map_err(|e| format!("netlink: {e}"))?
+        .family_id())
+}
+
+fn raw_socket() -> Res<i32> {
+    // SAFETY: plain socket call; the descriptor is closed by the caller.
+    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_GENERIC) };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    Ok(fd)
+}
+
+fn raw_send(fd: i32, bytes: &[u8]) -> Res<()> {
+    // SAFETY: `bytes` is a live buffer of the given length.
+    let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        return Err(format!("send: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn raw_recv(fd: i32, buf: &mut [u8]) -> Res<&[u8]> {
+    // SAFETY: `buf` is a live, writable buffer of the given length.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(format!("recv: {}", std::io::Error::last_os_error()));
+    }
+    Ok(&buf[..n as usize])
+}
+
+/// Walk the netlink headers of a datagram: `(type, seq, payload)` each.
+fn walk(buf: &[u8], mut each: impl FnMut(u16, u32, &[u8]) -> bool) -> Res<bool> {
+    let mut off = 0;
+    while off + 16 <= buf.len() {
+        let len = u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]) as usize;
+        if len < 16 || off + len > buf.len() {
+            return Err("bad netlink message length".into());
+        }
+        let kind = u16::from_ne_bytes([buf[off + 4], buf[off + 5]]);
+        let seq = u32::from_ne_bytes([buf[off + 8], buf[off + 9], buf[off + 10], buf[off + 11]]);
+        if !each(kind, seq, &buf[off + 16..off + len]) {
+            return Ok(false);
+        }
+        off += (len + 3) & !3;
+    }
+    Ok(true)
+}
+
+/// Read acks until those of `count` requests from `first` are in; how
+/// many failed.
+fn raw_acks(fd: i32, buf: &mut [u8], first: u32, count: usize) -> Res<usize> {
+    let (mut pending, mut failed) = (count, 0);
+    while pending > 0 {
+        let d = raw_recv(fd, buf)?;
+        walk(d, |kind, seq, p| {
+            if kind == 2 && seq.wrapping_sub(first) < count as u32 {
+                pending -= 1;
+                failed += usize::from(p.get(..4).is_some_and(|e| e != [0, 0, 0, 0]));
+            }
+            true
+        })?;
+    }
+    Ok(failed)
+}
+
+/// Read datagrams until the `NLMSG_DONE` (or error) of `seq`, handing each
+/// other message of `seq` (its genl payload) to `entry`; how many there
+/// were.
+fn raw_drain(fd: i32, buf: &mut [u8], seq: u32, mut entry: impl FnMut(&[u8])) -> Res<usize> {
+    let mut entries = 0;
+    loop {
+        let d = raw_recv(fd, buf)?;
+        let more = walk(d, |kind, s, p| {
+            if s != seq {
+                return true;
+            }
+            match kind {
+                // NLMSG_DONE, NLMSG_ERROR
+                3 | 2 => false,
+                _ => {
+                    entries += 1;
+                    entry(p);
+                    true
+                }
+            }
+        })?;
+        if !more {
+            return Ok(entries);
+        }
     }
 }
 
-/// `floor-dump`: what any lister must ask the kernel for: one services dump
-/// and one real-server dump per service, over one (already open) socket.
-fn floor_dump() -> Res<ExitCode> {
-    let mut t = Transport::open().map_err(|e| format!("netlink: {e}"))?;
-    let start = Instant::now();
-    let services = t
-        .dump(&IpvsMessage::get_service(None))
-        .map_err(|e| format!("GET_SERVICE dump: {e}"))?;
-    let keys = services.iter().map(service_key).collect::<Res<Vec<_>>>()?;
-    let reqs: Vec<IpvsMessage> = keys.iter().map(IpvsMessage::get_dests).collect();
-    let dests = t
-        .dump_many(&reqs)
-        .map_err(|e| format!("GET_DEST dumps: {e}"))?;
-    let secs = start.elapsed().as_secs_f64();
-    let mut n = 0;
-    for (k, r) in keys.iter().zip(&dests) {
-        match r {
-            Ok(v) => n += v.len(),
-            Err(e) => return Err(format!("GET_DEST dump of {k:?}: {e:?}")),
+/// A dump request: netlink and genl headers, then `attrs`.
+fn dump_request(family: u16, cmd: IpvsCmd, seq: u32, attrs: &[u8]) -> Vec<u8> {
+    let len = 16 + 4 + attrs.len();
+    let mut v = Vec::with_capacity(len);
+    v.extend_from_slice(&(len as u32).to_ne_bytes());
+    v.extend_from_slice(&family.to_ne_bytes());
+    v.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    v.extend_from_slice(&seq.to_ne_bytes());
+    v.extend_from_slice(&0u32.to_ne_bytes());
+    v.extend_from_slice(&[cmd.to_raw(), 1, 0, 0]);
+    v.extend_from_slice(attrs);
+    v
+}
+
+/// From a services dump entry's genl payload, the `SERVICE` nest holding
+/// only the identity attributes (AF, PROTOCOL, ADDR, PORT, FWMARK), copied
+/// as they are: what a real-server dump request needs.
+fn identity_nest(genl: &[u8]) -> Res<Vec<u8>> {
+    let attrs = genl.get(4..).ok_or("short genl message")?;
+    let nla = |b: &[u8], off: usize| -> Res<(usize, u16)> {
+        let h = b.get(off..off + 4).ok_or("short attribute")?;
+        let len = usize::from(u16::from_ne_bytes([h[0], h[1]]));
+        if len < 4 || off + len > b.len() {
+            return Err("bad attribute length".to_string());
         }
+        Ok((len, u16::from_ne_bytes([h[2], h[3]]) & 0x3fff))
+    };
+    let mut off = 0;
+    while off < attrs.len() {
+        let (len, kind) = nla(attrs, off)?;
+        if kind == 1 {
+            let nest = &attrs[off + 4..off + len];
+            let mut out = vec![0u8; 4];
+            let mut o = 0;
+            while o < nest.len() {
+                let (l, k) = nla(nest, o)?;
+                if (1..=5).contains(&k) {
+                    out.extend_from_slice(&nest[o..o + ((l + 3) & !3).min(nest.len() - o)]);
+                }
+                o += (l + 3) & !3;
+            }
+            let n = out.len() as u16;
+            out[..2].copy_from_slice(&n.to_ne_bytes());
+            out[2..4].copy_from_slice(&(1u16 | 0x8000).to_ne_bytes());
+            return Ok(out);
+        }
+        off += (len + 3) & !3;
     }
-    println!("floor-dump {secs:.6} services={} dests={n}", keys.len());
+    Err("service dump entry without a service nest".into())
+}
+
+fn recvbuf(args: &[String]) -> Res<usize> {
+    Ok(match args.first() {
+        Some(_) => num(args.first(), "RECVBUF")?.max(4096),
+        None => 4096,
+    })
+}
+
+/// The services dump and one real-server dump per service over `fd`, the
+/// requests built from the services' identities as they come; (services,
+/// real servers).
+fn raw_dumps(fd: i32, family: u16, bufsize: usize) -> Res<(usize, usize)> {
+    let mut buf = vec![0u8; bufsize];
+    raw_send(fd, &dump_request(family, IpvsCmd::GetService, 1, &[]))?;
+    let mut nests = Vec::new();
+    let mut bad = None;
+    let services = raw_drain(fd, &mut buf, 1, |p| match identity_nest(p) {
+        Ok(n) => nests.push(n),
+        Err(e) => bad = Some(e),
+    })?;
+    if let Some(e) = bad {
+        return Err(e);
+    }
+    let mut dests = 0;
+    for (i, nest) in nests.iter().enumerate() {
+        let seq = 2 + i as u32;
+        raw_send(fd, &dump_request(family, IpvsCmd::GetDest, seq, nest))?;
+        dests += raw_drain(fd, &mut buf, seq, |_| {})?;
+    }
+    Ok((services, dests))
+}
+
+/// `raw-dump [RECVBUF]`: the dumps a listing needs, over a plain socket,
+/// reads of RECVBUF bytes (default 4096), nothing decoded; only the dumps
+/// are timed: the kernel's share of a listing plus the syscalls.
+fn raw_dump(args: &[String]) -> Res<ExitCode> {
+    let bufsize = recvbuf(args)?;
+    let family = family_id()?;
+    let fd = raw_socket()?;
+    let start = Instant::now();
+    let (services, dests) = raw_dumps(fd, family, bufsize)?;
+    let secs = start.elapsed().as_secs_f64();
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    println!("raw-dump {secs:.6} services={services} dests={dests} recvbuf={bufsize}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `raw-list [RECVBUF]`: [`raw_dump`] as a whole process, for `bench
+/// time`: what `-S -n` cannot avoid, with no decoding and no output.
+fn raw_list(args: &[String]) -> Res<ExitCode> {
+    let bufsize = recvbuf(args)?;
+    let family = family_id()?;
+    let fd = raw_socket()?;
+    let (services, dests) = raw_dumps(fd, family, bufsize)?;
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    eprintln!("raw-list services={services} dests={dests} recvbuf={bufsize}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -245,93 +405,8 @@ fn time(args: &[String]) -> Res<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Read datagrams from `fd` into `buf` until the `NLMSG_DONE` (or error) of
-/// sequence `seq`; the number of other messages seen.
-fn raw_drain(fd: i32, buf: &mut [u8], seq: u32) -> Res<usize> {
-    let mut entries = 0;
-    loop {
-        // SAFETY: `buf` is a live, writable buffer of the given length.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            return Err(format!("recv: {}", std::io::Error::last_os_error()));
-        }
-        let buf = &buf[..n as usize];
-        let mut off = 0;
-        while off + 16 <= buf.len() {
-            let word = |at: usize| u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap());
-            let len = word(off) as usize;
-            let kind = u16::from_ne_bytes([buf[off + 4], buf[off + 5]]);
-            if len < 16 || off + len > buf.len() {
-                return Err("bad netlink message length".into());
-            }
-            if word(off + 8) == seq {
-                match kind {
-                    // NLMSG_DONE, NLMSG_ERROR
-                    3 | 2 => return Ok(entries),
-                    _ => entries += 1,
-                }
-            }
-            off += (len + 3) & !3;
-        }
-    }
-}
-
-/// `raw-dump [RECVBUF]`: floor-dump's requests (pre-encoded) over a plain
-/// socket, reads of RECVBUF bytes (default 262144), nothing decoded: the
-/// kernel's share of a listing plus the syscalls.
-fn raw_dump(args: &[String]) -> Res<ExitCode> {
-    let bufsize = match args.first() {
-        Some(_) => num(args.first(), "RECVBUF")?.max(4096),
-        None => 256 * 1024,
-    };
-    // Family id and the service keys, untimed.
-    let mut t = Transport::open().map_err(|e| format!("netlink: {e}"))?;
-    let family = t.family_id();
-    let services = t
-        .dump(&IpvsMessage::get_service(None))
-        .map_err(|e| format!("GET_SERVICE dump: {e}"))?;
-    let keys = services.iter().map(service_key).collect::<Res<Vec<_>>>()?;
-    drop(t);
-
-    // SAFETY: plain socket calls on a descriptor we own.
-    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_GENERIC) };
-    if fd < 0 {
-        return Err(format!("socket: {}", std::io::Error::last_os_error()));
-    }
-    let mut reqs = Vec::with_capacity(keys.len() + 1);
-    let enc = |m: &IpvsMessage, seq: u32| {
-        let mut v = Vec::new();
-        encode_request(family, m, seq, NLM_F_REQUEST | NLM_F_DUMP, &mut v);
-        (v, seq)
-    };
-    reqs.push(enc(&IpvsMessage::get_service(None), 1));
-    for (i, k) in keys.iter().enumerate() {
-        reqs.push(enc(&IpvsMessage::get_dests(k), 2 + i as u32));
-    }
-    let mut buf = vec![0u8; bufsize];
-    let mut counts = Vec::with_capacity(reqs.len());
-    let start = Instant::now();
-    for (bytes, seq) in &reqs {
-        // SAFETY: `bytes` is a live buffer of the given length.
-        let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), 0) };
-        if n != bytes.len() as isize {
-            return Err(format!("send: {}", std::io::Error::last_os_error()));
-        }
-        counts.push(raw_drain(fd, &mut buf, *seq)?);
-    }
-    let secs = start.elapsed().as_secs_f64();
-    // SAFETY: closing the descriptor opened above.
-    unsafe { libc::close(fd) };
-    let dests: usize = counts[1..].iter().sum();
-    println!(
-        "raw-dump {secs:.6} services={} dests={dests} recvbuf={bufsize}",
-        counts[0]
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `prep FILE [FAMILY]`: read, tokenize, parse, build and encode FILE's
-/// requests with each phase timed separately (FAMILY: any id, default 0x20).
+/// `prep FILE [FAMILY]`: read, tokenize, parse and encode FILE's requests
+/// with each phase timed separately (FAMILY: any id, default 0x20).
 fn prep(args: &[String]) -> Res<ExitCode> {
     let file = args.first().ok_or_else(usage)?;
     let family = match args.get(1) {
@@ -356,28 +431,25 @@ fn prep(args: &[String]) -> Res<ExitCode> {
         }
     }
     let t2 = Instant::now();
-    let msgs: Vec<IpvsMessage> = ops.iter().map(|o| o.to_message()).collect();
-    let t3 = Instant::now();
     let mut bytes = Vec::new();
-    for (i, m) in msgs.iter().enumerate() {
-        encode_request(
+    for (i, op) in ops.iter().enumerate() {
+        encode(
             family,
-            m,
             1 + i as u32,
             NLM_F_REQUEST | NLM_F_ACK,
+            &Request::Op(op),
             &mut bytes,
         );
     }
-    let t4 = Instant::now();
+    let t3 = Instant::now();
     let us = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e6 / lines.len().max(1) as f64;
     println!(
-        "prep lines={} bytes={} per line (us): read+tokenize {:.2} parse {:.2} to_message {:.2} encode {:.2}",
+        "prep lines={} bytes={} per line (us): read+tokenize {:.2} parse {:.2} encode {:.2}",
         lines.len(),
         bytes.len(),
         us(t0, t1),
         us(t1, t2),
-        us(t2, t3),
-        us(t3, t4)
+        us(t2, t3)
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -390,20 +462,18 @@ fn read_costs(args: &[String]) -> Res<ExitCode> {
     let want = ipvsadm_rs::apply::read(&text, file).map_err(|e| format!("{e:?}"))?;
     let parse = t0.elapsed().as_secs_f64();
     eprintln!("read-costs: parse={parse:.6}");
-    let mut t = Transport::open().map_err(|e| format!("netlink: {e}"))?;
+    let mut ipvs = ipvsadm_rs::Ipvs::connect().map_err(|e| format!("connect: {e}"))?;
     let t1 = Instant::now();
-    let services = t
-        .dump(&IpvsMessage::get_service(None))
+    let services = ipvs
+        .services_with(false)
         .map_err(|e| format!("GET_SERVICE dump: {e}"))?;
     let svc_dump = t1.elapsed().as_secs_f64();
-    drop(t);
     let t2 = Instant::now();
     let proc_text = std::fs::read_to_string("/proc/self/net/ip_vs")
         .map_err(|e| format!("/proc/self/net/ip_vs: {e}"))?;
     let proc_read = t2.elapsed().as_secs_f64();
-    let mut ipvs = ipvsadm_rs::Ipvs::connect().map_err(|e| format!("connect: {e}"))?;
     let t3 = Instant::now();
-    let table = ipvs.table().map_err(|e| format!("table: {e}"))?;
+    let table = ipvs.table_with(false).map_err(|e| format!("table: {e}"))?;
     let whole = t3.elapsed().as_secs_f64();
     println!(
         "read-costs parse={parse:.6} services-dump={svc_dump:.6} proc={proc_read:.6} table={whole:.6} \

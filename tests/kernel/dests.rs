@@ -5,7 +5,6 @@ use crate::common::ip;
 use crate::support::*;
 use ipvsadm_rs::model::*;
 use ipvsadm_rs::Ipvs;
-use std::net::IpAddr;
 
 fn dest(addr: &str, port: u16, fwd: FwdMethod, weight: i32) -> Dest {
     let mut d = Dest::new(ip(addr), port);

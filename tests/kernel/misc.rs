@@ -3,8 +3,9 @@
 use crate::common::ip;
 use crate::support::*;
 use ipvsadm_rs::model::*;
+use ipvsadm_rs::netlink::encode::{encode, Request};
 use ipvsadm_rs::Ipvs;
-use std::net::{IpAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 /// Send UDP datagrams to the VIP until the kernel's estimator has counted
@@ -213,11 +214,21 @@ fn services_dump_lists_each_service_once_under_churn() {
         let deadline = Instant::now() + Duration::from_secs(8);
         let (mut raw_repeats, mut rounds) = (0, 0);
         while Instant::now() < deadline {
-            let raw = ipvs
-                .transport()
-                .dump(&ipvsadm_rs::netlink::IpvsMessage::get_service(None))
+            // The raw dump: every entry the kernel sent, repeats included.
+            let mut raw = 0usize;
+            ipvs.transport()
+                .dump(
+                    &|family, seq, flags, out: &mut Vec<u8>| {
+                        encode(family, seq, flags, &Request::GetService(None), out)
+                    },
+                    &mut |_| {
+                        raw += 1;
+                        Ok(())
+                    },
+                    &mut || {},
+                )
                 .unwrap();
-            raw_repeats += raw.len().saturating_sub(1);
+            raw_repeats += raw.saturating_sub(1);
             let listed = ipvs.services().unwrap();
             assert_eq!(listed.len(), 1, "listed {listed:?}");
             assert_eq!(listed[0].key, key);

@@ -2,7 +2,8 @@
 //! line-by-line restore (messages, their order, exit status, what is
 //! applied), and comment lines are accepted.
 
-use crate::diff::{check, Case};
+use crate::common::cases::Case;
+use crate::diff::check;
 use crate::support::*;
 
 fn restore_case(name: &str, input: String) -> Case {

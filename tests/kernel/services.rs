@@ -5,7 +5,6 @@ use crate::common::ip;
 use crate::support::*;
 use ipvsadm_rs::model::*;
 use ipvsadm_rs::Ipvs;
-use std::net::IpAddr;
 
 /// Create, read back, edit, read back, delete one service; `saved` is the
 /// oracle's `-A` line after creation and after the edit.
