@@ -24,6 +24,19 @@ static SERVDB: Mutex<()> = Mutex::new(());
 pub trait Names {
     /// `addrport_to_anyname`: `a.b.c.d:port` / `[v6]:port`, or names.
     fn addrport(&self, addr: &IpAddr, port: u16, proto: Protocol, numeric: bool) -> String;
+
+    /// [`Names::addrport`], appended to `out` (listings of many thousand
+    /// entries write each address this way, without a `String` of its own).
+    fn push_addrport(
+        &self,
+        out: &mut String,
+        addr: &IpAddr,
+        port: u16,
+        proto: Protocol,
+        numeric: bool,
+    ) {
+        out.push_str(&self.addrport(addr, port, proto, numeric));
+    }
 }
 
 /// The system's resolver (`/etc/hosts`, DNS, `/etc/services`, …).
@@ -34,22 +47,70 @@ impl Names for SystemNames {
     fn addrport(&self, addr: &IpAddr, port: u16, proto: Protocol, numeric: bool) -> String {
         addrport_to_anyname(addr, port, proto, numeric)
     }
+
+    fn push_addrport(
+        &self,
+        out: &mut String,
+        addr: &IpAddr,
+        port: u16,
+        proto: Protocol,
+        numeric: bool,
+    ) {
+        match (numeric, addr) {
+            (true, IpAddr::V4(a)) => push_ipv4_port(out, a, port),
+            _ => out.push_str(&addrport_to_anyname(addr, port, proto, numeric)),
+        }
+    }
 }
+
+/// `a.b.c.d:port`, appended (at most 21 bytes: never cut).
+pub fn push_ipv4_port(out: &mut String, a: &Ipv4Addr, port: u16) {
+    let [b0, b1, b2, b3] = a.octets();
+    push_decimal(out, u64::from(b0));
+    out.push('.');
+    push_decimal(out, u64::from(b1));
+    out.push('.');
+    push_decimal(out, u64::from(b2));
+    out.push('.');
+    push_decimal(out, u64::from(b3));
+    out.push(':');
+    push_decimal(out, u64::from(port));
+}
+
+/// "00".."99": two digits per division (listings are mostly numbers).
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 /// Append the decimal digits of `v`.
 pub fn push_decimal(out: &mut String, mut v: u64) {
+    if v < 10 {
+        out.push(char::from(b'0' + v as u8));
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i] = DIGIT_PAIRS[d];
+        buf[i + 1] = DIGIT_PAIRS[d + 1];
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        buf[i] = DIGIT_PAIRS[d];
+        buf[i + 1] = DIGIT_PAIRS[d + 1];
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    // SAFETY: `buf[i..]` holds ASCII digits only, which are valid UTF-8.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
 }
 
 /// Cuts `s` to at most `max` bytes (at a character boundary), as C code
@@ -227,17 +288,9 @@ pub fn port_to_anyname(port: u16, proto: Protocol, numeric: bool) -> String {
 /// 59 bytes like ipvsadm's 60-byte buffer.
 pub fn addrport_to_anyname(addr: &IpAddr, port: u16, proto: Protocol, numeric: bool) -> String {
     if let (true, IpAddr::V4(a)) = (numeric, addr) {
-        // The common case, without the formatting machinery (listings of
-        // many thousand entries spend most of their time here).
+        // The common case, without the formatting machinery.
         let mut s = String::with_capacity(21);
-        for (i, o) in a.octets().iter().enumerate() {
-            if i > 0 {
-                s.push('.');
-            }
-            push_decimal(&mut s, u64::from(*o));
-        }
-        s.push(':');
-        push_decimal(&mut s, u64::from(port));
+        push_ipv4_port(&mut s, a, port);
         return s;
     }
     let host = addr_to_anyname(addr, numeric);
@@ -311,4 +364,30 @@ pub fn host_to_ipv4(name: &str) -> Option<Ipv4Addr> {
         libc::freeaddrinfo(res);
     }
     found
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::push_decimal;
+
+    #[test]
+    fn decimals_match_std() {
+        let mut samples: Vec<u64> = (0..1000).collect();
+        samples.extend([
+            9_999,
+            10_000,
+            65_535,
+            99_999_999,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ]);
+        samples.extend((0..64).map(|b| 1u64 << b));
+        samples.extend((1..20).map(|e| 10u64.pow(e) - 1));
+        samples.extend((1..20).map(|e| 10u64.pow(e)));
+        for v in samples {
+            let mut s = String::from("x");
+            push_decimal(&mut s, v);
+            assert_eq!(s, format!("x{v}"));
+        }
+    }
 }

@@ -3,11 +3,11 @@
 //! the state read back is compared with the state before.
 
 use super::plan::Step;
+use crate::client::Ipvs;
 use crate::error::{Errno, Error};
 use crate::format::text;
 use crate::lang::render::op_command;
 use crate::model::*;
-use crate::Ipvs;
 
 /// The kernel's current state: services with real servers (no counters),
 /// timeouts, daemons.

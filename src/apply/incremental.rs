@@ -28,10 +28,10 @@
 
 use super::record::{Record, OWNER_DAEMONS, OWNER_FIRST_KEY, OWNER_NONE, OWNER_TIMEOUTS};
 use super::{plan, Desired, FastMap};
+use crate::client::Ipvs;
 use crate::error::{Errno, Error};
 use crate::lang::rules::{depends_on_names, lines, parse_line, Item, Owner};
 use crate::model::{Document, ServiceEntry, ServiceKey};
-use crate::Ipvs;
 
 /// The parts of the state a change touches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -34,9 +34,9 @@ pub use desired::{read, read_json, read_rules, read_rules_owned, Desired, FastMa
 pub use execute::{comparable, current, current_with, execute, Failure};
 pub use plan::{plan, Step};
 
+use crate::client::Ipvs;
 use crate::error::Error;
 use crate::model::Document;
-use crate::Ipvs;
 use incremental::Prepared;
 use std::time::Duration;
 

@@ -5,13 +5,14 @@
 //! every line of `-R`.
 
 use super::help;
+use crate::client::Ipvs;
 use crate::error::Error;
 use crate::format;
 use crate::lang::parse::{parse, tryhelp, Action, Call, ListWhat, ParseError};
 use crate::lang::stream::ConfigStream;
 use crate::lang::ListFlags;
+use crate::model::Op;
 use crate::model::{Document, ServiceEntry};
-use crate::{Ipvs, Op};
 
 /// Changes read ahead by `-R` before they are sent.
 pub const RESTORE_BATCH: usize = 4096;

@@ -15,10 +15,10 @@
 
 use super::run::ipvs_strerror;
 use crate::apply::{self, ApplyError, Failure};
+use crate::client::Ipvs;
 use crate::format;
 use crate::lang::parse::Call;
 use crate::lang::render;
-use crate::Ipvs;
 use std::io::{Read, Write};
 
 /// The subcommand words.

@@ -285,8 +285,17 @@ pub fn title(out: &mut String, f: &ListFlags) {
 /// `%-Ns`: `s` then spaces up to `width` characters.
 fn push_left(out: &mut String, s: &str, width: usize) {
     out.push_str(s);
-    for _ in s.chars().count()..width {
-        out.push(' ');
+    pad(out, width.saturating_sub(s.chars().count()));
+}
+
+/// `n` spaces.
+fn pad(out: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut n = n;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 
@@ -297,9 +306,7 @@ fn push_int_left(out: &mut String, v: i64, width: usize) {
         out.push('-');
     }
     crate::names::push_decimal(out, v.unsigned_abs());
-    for _ in out.len() - start..width {
-        out.push(' ');
-    }
+    pad(out, width.saturating_sub(out.len() - start));
 }
 
 /// `print_largenum` as a string: with `exact` the full number right-aligned
@@ -497,10 +504,52 @@ pub fn service_entry(
     }
     let proto = service_protocol(svc);
     for d in dests.iter() {
-        let raw = names.addrport(&d.addr, d.port, proto, f.numeric);
-        let dname = dest_label(&raw, d.family(), rule);
-        dest_line(out, &svc_name, &dname, d, lay, f.exact);
+        match lay {
+            // The two layouts of long listings write the address in place.
+            Layout::Rule => {
+                out.push_str("-a ");
+                out.push_str(&svc_name);
+                out.push_str(" -r ");
+                names.push_addrport(out, &d.addr, d.port, proto, f.numeric);
+                render::push_dest_options(out, d);
+                out.push('\n');
+            }
+            Layout::Default => {
+                out.push_str("  -> ");
+                let at = out.len();
+                names.push_addrport(out, &d.addr, d.port, proto, f.numeric);
+                if d.family() != Family::Inet6 && out.len() - at > DEST_NAME_MAX {
+                    let mut end = at + DEST_NAME_MAX;
+                    while !out.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    out.truncate(end);
+                }
+                // `%-28s`, counted in characters as Rust's padding is.
+                let width = out[at..].chars().count();
+                pad(out, DEST_NAME_MAX.saturating_sub(width));
+                default_tail(out, d);
+            }
+            _ => {
+                let raw = names.addrport(&d.addr, d.port, proto, f.numeric);
+                let dname = dest_label(&raw, d.family(), rule);
+                dest_line(out, &svc_name, &dname, d, lay, f.exact);
+            }
+        }
     }
+}
+
+/// The default layout after the address: ` %-7s %-6d %-10u %-10u\n`.
+fn default_tail(out: &mut String, d: &Dest) {
+    out.push(' ');
+    push_left(out, fwd_name(d.fwd), 7);
+    out.push(' ');
+    push_int_left(out, i64::from(d.weight), 6);
+    out.push(' ');
+    push_int_left(out, i64::from(d.active_conns), 10);
+    out.push(' ');
+    push_int_left(out, i64::from(d.inact_conns), 10);
+    out.push('\n');
 }
 
 fn dest_line(out: &mut String, svc_name: &str, dname: &str, d: &Dest, lay: Layout, exact: bool) {
@@ -558,15 +607,7 @@ fn dest_line(out: &mut String, svc_name: &str, dname: &str, d: &Dest, lay: Layou
             // machinery: this is the line long listings are made of.
             out.push_str("  -> ");
             push_left(out, dname, 28);
-            out.push(' ');
-            push_left(out, fwd_name(d.fwd), 7);
-            out.push(' ');
-            push_int_left(out, i64::from(d.weight), 6);
-            out.push(' ');
-            push_int_left(out, i64::from(d.active_conns), 10);
-            out.push(' ');
-            push_int_left(out, i64::from(d.inact_conns), 10);
-            out.push('\n');
+            default_tail(out, d);
         }
     }
 }

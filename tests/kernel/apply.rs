@@ -526,10 +526,10 @@ fn json_is_checked_as_strictly_as_rules_before_anything_is_sent() {
     // reached), then a bad real server, a bad scheduler name and a bad
     // threshold further on.
     let mut extra = doc["services"][0].clone();
-    extra["service"]["key"]["addr"] = serde_json::json!("192.0.2.77");
+    extra["key"]["addr"] = serde_json::json!("192.0.2.77");
     doc["services"].as_array_mut().unwrap().insert(0, extra);
     doc["services"][1]["dests"][1]["weight"] = serde_json::json!(-1);
-    doc["services"][2]["service"]["scheduler"] = serde_json::json!("a-scheduler-name-too-long");
+    doc["services"][2]["scheduler"] = serde_json::json!("a-scheduler-name-too-long");
     doc["services"][1]["dests"][0]["u_threshold"] = serde_json::json!(3_000_000_000u64);
     let text = serde_json::to_string_pretty(&doc).unwrap();
     let r = apply(&text, &[]);
