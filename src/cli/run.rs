@@ -78,6 +78,8 @@ pub struct Ctx<W: Write> {
     info: Option<crate::model::Info>,
     /// The table lock of this namespace, while `-R` runs.
     lock: Option<crate::apply::lock::Lock>,
+    /// Inside `-R` (more commands may follow a listing).
+    restoring: bool,
 }
 
 impl<W: Write> Ctx<W> {
@@ -89,6 +91,7 @@ impl<W: Write> Ctx<W> {
             record_forgotten: false,
             info: None,
             lock: None,
+            restoring: false,
         }
     }
 
@@ -322,7 +325,13 @@ impl<W: Write> Ctx<W> {
             Some(info) => format::text::list_all(&mut s, &info, &mut table, f),
             None => format::text::save(&mut s, &mut table, f.numeric),
         }
-        self.write(&s)
+        let written = self.write(&s);
+        if !self.restoring {
+            // The process ends right after: freeing tens of thousands of
+            // entries one by one would cost a tenth of the formatting.
+            std::mem::forget(table);
+        }
+        written
     }
 
     fn list(&mut self, what: ListWhat, f: &ListFlags) -> Result<(), Flow> {
@@ -428,6 +437,7 @@ impl<W: Write> Ctx<W> {
             return Err(Flow::Exit(1));
         }
         self.lock_tables()?;
+        self.restoring = true;
         let mut stream = ConfigStream::new(&data);
         let mut result = 0;
         let mut pending = Pending::default();

@@ -13,12 +13,12 @@
 //!   TUN_PORT, TUN_FLAGS, U_THRESH, L_THRESH (ipvsadm's order);
 //! * destination identity (`DEL_DEST`): ADDR_FAMILY, ADDR, PORT.
 
-use super::attr::{cmd, CmdAttr, DaemonAttr, DestAttr, SvcAttr};
+use super::attr::{cmd, svc, CmdAttr, DaemonAttr, DestAttr, SvcAttr};
 use super::codec::{addr_bytes, dest_array, netmask_raw, service_key_array};
 use super::message::{IpvsCmd, IPVS_GENL_VERSION};
 use super::view::{GENL_HDRLEN, NLMSG_HDRLEN};
 use crate::model::{Daemon, Family, Op, ServiceKey};
-use netlink_packet_core::{Emitable, NetlinkHeader, Nla, NLA_F_NESTED, NLA_HEADER_SIZE};
+use netlink_packet_core::{Emitable, Nla, NLA_F_NESTED, NLA_HEADER_SIZE};
 use netlink_packet_generic::GenlHeader;
 use std::net::IpAddr;
 
@@ -135,10 +135,37 @@ fn op_attrs(op: &Op, out: &mut Vec<u8>) {
     }
 }
 
-/// The `SERVICE` nest with AF and the service's identity.
+/// The `SERVICE` nest with AF and the service's identity, written straight
+/// from the key (every dump of a listing carries one): the bytes the typed
+/// attributes of [`service_key_array`] make, without building them
+/// (`tests/codec.rs` holds both to the same bytes).
 fn service_key(out: &mut Vec<u8>, key: &ServiceKey) {
-    let (attrs, n) = service_key_array(key);
-    emit_nested(out, cmd::SERVICE | NLA_F_NESTED, &attrs[..n]);
+    let at = begin_nest(out);
+    let u16_attr = |out: &mut Vec<u8>, kind: u16, v: [u8; 2]| {
+        out.extend_from_slice(&6u16.to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(&[v[0], v[1], 0, 0]);
+    };
+    u16_attr(out, svc::AF, key.family().to_raw().to_ne_bytes());
+    match key {
+        ServiceKey::Fwmark { mark, .. } => {
+            out.extend_from_slice(&8u16.to_ne_bytes());
+            out.extend_from_slice(&svc::FWMARK.to_ne_bytes());
+            out.extend_from_slice(&mark.to_ne_bytes());
+        }
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            u16_attr(out, svc::PROTOCOL, protocol.to_raw().to_ne_bytes());
+            out.extend_from_slice(&20u16.to_ne_bytes());
+            out.extend_from_slice(&svc::ADDR.to_ne_bytes());
+            out.extend_from_slice(&addr_bytes(addr));
+            u16_attr(out, svc::PORT, port.to_be_bytes());
+        }
+    }
+    end_nest(out, at, cmd::SERVICE);
 }
 
 /// Identity of a real server within its service.
@@ -190,12 +217,14 @@ fn encode_with(
     }
     .emit(&mut out[start + NLMSG_HDRLEN..start + NLMSG_HDRLEN + GENL_HDRLEN]);
     body(out);
-    let mut header = NetlinkHeader::default();
-    header.length = (out.len() - start) as u32;
-    header.message_type = family;
-    header.flags = flags;
-    header.sequence_number = seq;
-    header.emit(&mut out[start..start + NLMSG_HDRLEN]);
+    // struct nlmsghdr: length, type, flags, seq, pid (0: the kernel).
+    let len = (out.len() - start) as u32;
+    let h = &mut out[start..start + NLMSG_HDRLEN];
+    h[..4].copy_from_slice(&len.to_ne_bytes());
+    h[4..6].copy_from_slice(&family.to_ne_bytes());
+    h[6..8].copy_from_slice(&flags.to_ne_bytes());
+    h[8..12].copy_from_slice(&seq.to_ne_bytes());
+    h[12..16].copy_from_slice(&0u32.to_ne_bytes());
 }
 
 /// Append one attribute.

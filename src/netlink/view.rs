@@ -117,44 +117,43 @@ impl<'a> Iterator for Frames<'a> {
 
 /// The attributes in `buf` (a message's or a nest's payload).
 pub fn nlas(buf: &[u8]) -> Nlas<'_> {
-    Nlas { buf, off: 0 }
+    Nlas { rest: buf }
 }
 
 /// Iterator of [`nlas`]: `(type, payload)` pairs, the type without its
 /// flag bits.
 pub struct Nlas<'a> {
-    buf: &'a [u8],
-    off: usize,
+    /// What is left to walk, starting at an attribute header.
+    rest: &'a [u8],
 }
 
 impl<'a> Iterator for Nlas<'a> {
     type Item = Result<(u16, &'a [u8])>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (buf, off) = (self.buf, self.off);
-        if off >= buf.len() {
-            return None;
-        }
-        if buf.len() - off < NLA_HDRLEN {
-            self.off = buf.len();
+        let rest = self.rest;
+        let [l0, l1, t0, t1, ..] = *rest else {
+            if rest.is_empty() {
+                return None;
+            }
+            self.rest = &[];
             return Some(Err(decode_error(format!(
-                "attribute header cut at offset {off} of {}",
-                buf.len()
+                "attribute header cut: {} bytes left",
+                rest.len()
             ))));
-        }
-        let len = usize::from(u16_at(buf, off));
-        if len < NLA_HDRLEN || len > buf.len() - off {
-            self.off = buf.len();
+        };
+        let len = usize::from(u16::from_ne_bytes([l0, l1]));
+        let Some(payload) = rest.get(NLA_HDRLEN..len) else {
+            self.rest = &[];
             return Some(Err(decode_error(format!(
-                "attribute length {len} at offset {off} of {}",
-                buf.len()
+                "attribute length {len} with {} bytes left",
+                rest.len()
             ))));
-        }
-        self.off = off.saturating_add((len + 3) & !3);
-        Some(Ok((
-            u16_at(buf, off + 2) & NLA_TYPE_MASK,
-            &buf[off + NLA_HDRLEN..off + len],
-        )))
+        };
+        // The next header is 4-aligned; the last attribute's padding may
+        // be missing.
+        self.rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
+        Some(Ok((u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK, payload)))
     }
 }
 

@@ -321,10 +321,12 @@ fn identity_nest(genl: &[u8]) -> Res<Vec<u8>> {
     Err("service dump entry without a service nest".into())
 }
 
+/// Read size: RECVBUF, default 3776 (`NLMSG_GOODSIZE` with 4 KiB pages: the
+/// kernel then makes every dump message one page).
 fn recvbuf(args: &[String]) -> Res<usize> {
     Ok(match args.first() {
-        Some(_) => num(args.first(), "RECVBUF")?.max(4096),
-        None => 4096,
+        Some(_) => num(args.first(), "RECVBUF")?.max(1024),
+        None => 3776,
     })
 }
 
@@ -353,7 +355,7 @@ fn raw_dumps(fd: i32, family: u16, bufsize: usize) -> Res<(usize, usize)> {
 }
 
 /// `raw-dump [RECVBUF]`: the dumps a listing needs, over a plain socket,
-/// reads of RECVBUF bytes (default 4096), nothing decoded; only the dumps
+/// reads of RECVBUF bytes (default 3776), nothing decoded; only the dumps
 /// are timed: the kernel's share of a listing plus the syscalls.
 fn raw_dump(args: &[String]) -> Res<ExitCode> {
     let bufsize = recvbuf(args)?;
