@@ -145,11 +145,12 @@ impl Ipvs {
     /// so a service added meanwhile in another namespace can push one of
     /// ours past that position and have it sent again (Linux 6.1).
     pub fn services_with(&mut self, stats: bool) -> Result<Vec<Service>> {
-        let all = self.dump_all(Request::GetService(None), |attrs| {
+        let mut all = self.dump_all(Request::GetService(None), |attrs| {
             decode_service(nest_of(attrs, cmd::SERVICE, "service")?, stats)
         })?;
-        let mut seen = std::collections::HashSet::with_capacity(all.len());
-        Ok(all.into_iter().filter(|s| seen.insert(s.key)).collect())
+        let mut seen = FastSet::with_capacity_and_hasher(all.len(), Default::default());
+        all.retain(|s| seen.insert(s.key));
+        Ok(all)
     }
 
     /// One virtual service (`Err(Kernel(ESRCH))` if absent).

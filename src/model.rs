@@ -512,3 +512,43 @@ pub enum Op {
     StartDaemon(Daemon),
     StopDaemon(DaemonState, u32),
 }
+
+/// A hash for table keys (from the admin's files or the kernel's own
+/// table): fast, not keyed (the input is trusted, so hash flooding is not
+/// a concern here).
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i.into());
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i.into());
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i.into());
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// A map keyed by [`FastHasher`].
+pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// A set hashed by [`FastHasher`].
+pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;

@@ -87,8 +87,22 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 
 /// Append the decimal digits of `v`.
 pub fn push_decimal(out: &mut String, mut v: u64) {
+    // Listings are mostly numbers below 1000 (octets, weights, counts).
     if v < 10 {
         out.push(char::from(b'0' + v as u8));
+        return;
+    }
+    if v < 100 {
+        let d = v as usize * 2;
+        out.push(char::from(DIGIT_PAIRS[d]));
+        out.push(char::from(DIGIT_PAIRS[d + 1]));
+        return;
+    }
+    if v < 1000 {
+        let d = (v % 100) as usize * 2;
+        out.push(char::from(b'0' + (v / 100) as u8));
+        out.push(char::from(DIGIT_PAIRS[d]));
+        out.push(char::from(DIGIT_PAIRS[d + 1]));
         return;
     }
     let mut buf = [0u8; 20];

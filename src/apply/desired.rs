@@ -5,45 +5,7 @@
 use crate::lang::render;
 use crate::lang::rules::{lines, parse_line, Item, Owner};
 use crate::model::*;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
-
-/// A hash for keys read from the admin's own files: fast, not keyed (the
-/// input is trusted, so hash flooding is not a concern here).
-#[derive(Default, Clone, Copy)]
-pub struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(i.into());
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.write_u64(i.into());
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(i.into());
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-}
-
-/// A map keyed by [`FastHasher`].
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// One desired service and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]

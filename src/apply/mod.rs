@@ -30,7 +30,8 @@ pub mod lock;
 pub mod plan;
 pub mod record;
 
-pub use desired::{read, read_json, read_rules, read_rules_owned, Desired, FastMap, WantService};
+pub use crate::model::FastMap;
+pub use desired::{read, read_json, read_rules, read_rules_owned, Desired, WantService};
 pub use execute::{comparable, current, current_with, execute, Failure};
 pub use plan::{plan, Step};
 

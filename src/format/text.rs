@@ -95,6 +95,7 @@ pub fn list_all_with(
     if !f.nosort {
         sort_services(table);
     }
+    reserve_for(out, table);
     title(out, f);
     for (svc, dests) in table.iter_mut() {
         service_entry(out, svc, dests, f, names);
@@ -137,9 +138,17 @@ pub fn save_with(
         ..ListFlags::default()
     };
     sort_services(table);
+    reserve_for(out, table);
     for (svc, dests) in table.iter_mut() {
         service_entry(out, svc, dests, &f, names);
     }
+}
+
+/// Room for a listing of `table` (about a line of 64 bytes per entry), so
+/// that a long listing is not copied as it grows.
+fn reserve_for(out: &mut String, table: &[(Service, Vec<Dest>)]) {
+    let entries: usize = table.iter().map(|(_, d)| 1 + d.len()).sum();
+    out.reserve(entries * 64);
 }
 
 /// `ipvsadm -L --timeout`.
@@ -230,11 +239,21 @@ pub fn cmp_dests(a: &Dest, b: &Dest) -> Ordering {
 
 /// Sorts services as `ipvsadm -L` does (see [`cmp_services`]).
 pub fn sort_services(table: &mut [(Service, Vec<Dest>)]) {
-    table.sort_by(|a, b| cmp_services(&a.0, &b.0));
+    // Each key computed once; entries moved once (they are large).
+    table.sort_by_cached_key(|e| service_sort_key(&e.0));
 }
 
 /// Sorts real servers as `ipvsadm -L` does (see [`cmp_dests`]).
 pub fn sort_dests(d: &mut [Dest]) {
+    // The kernel lists real servers newest first: added in order, they
+    // come reversed, and reversing them is all it takes.
+    if d.is_sorted_by(|a, b| cmp_dests(a, b).is_le()) {
+        return;
+    }
+    if d.is_sorted_by(|a, b| cmp_dests(a, b).is_ge()) {
+        d.reverse();
+        return;
+    }
     d.sort_by(cmp_dests);
 }
 
@@ -418,7 +437,11 @@ pub fn service_label(svc: &Service, vname: &str, rule: bool) -> String {
                 render::push_service(&mut s, &svc.key, vname);
                 s
             } else {
-                let mut s = format!("{:<4} {}", protocol_name(protocol), vname);
+                // "%-4s %s"
+                let mut s = String::with_capacity(vname.len() + 5);
+                push_left(&mut s, protocol_name(protocol), 4);
+                s.push(' ');
+                s.push_str(vname);
                 if Family::of(&addr) != Family::Inet6 {
                     truncate_bytes(&mut s, SVC_NAME_MAX);
                 }
@@ -449,14 +472,15 @@ pub fn service_entry(
 ) {
     let lay = layout(f);
     let rule = lay == Layout::Rule;
-    let vname = match svc.key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => names.addrport(&addr, port, protocol, f.numeric),
-        ServiceKey::Fwmark { .. } => String::new(),
-    };
+    let mut vname = String::new();
+    if let ServiceKey::Addr {
+        protocol,
+        addr,
+        port,
+    } = svc.key
+    {
+        names.push_addrport(&mut vname, &addr, port, protocol, f.numeric);
+    }
     let svc_name = service_label(svc, &vname, rule);
     let sched_bits = svc.flags.sched_bits() != 0;
 
@@ -479,7 +503,9 @@ pub fn service_entry(
             }
         }
         _ => {
-            let _ = write!(out, "{} {}", svc_name, svc.scheduler);
+            out.push_str(&svc_name);
+            out.push(' ');
+            out.push_str(&svc.scheduler);
             if sched_bits {
                 let _ = write!(out, " ({})", sched_flag_names(&svc.scheduler, svc.flags));
             }
@@ -525,8 +551,13 @@ pub fn service_entry(
                     }
                     out.truncate(end);
                 }
-                // `%-28s`, counted in characters as Rust's padding is.
-                let width = out[at..].chars().count();
+                // `%-28s`, counted in characters as Rust's padding is
+                // (numeric text is ASCII: one byte each).
+                let width = if f.numeric {
+                    out.len() - at
+                } else {
+                    out[at..].chars().count()
+                };
                 pad(out, DEST_NAME_MAX.saturating_sub(width));
                 default_tail(out, d);
             }

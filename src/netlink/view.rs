@@ -25,14 +25,6 @@ fn decode_error(what: String) -> Error {
     Error::Decode(what)
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 /// One netlink message of a datagram.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {
@@ -50,7 +42,9 @@ impl<'a> Frame<'a> {
     /// ack or a successful dump; a `DONE` without payload is a success).
     pub fn errno(&self) -> i32 {
         match self.payload.get(..4) {
-            Some(b) => -i32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+            // The kernel sends a negative errno; any other value is kept
+            // as it is, without overflowing (i32::MIN stays as large).
+            Some(b) => i32::from_ne_bytes([b[0], b[1], b[2], b[3]]).saturating_neg(),
             None => 0,
         }
     }
@@ -88,29 +82,44 @@ pub struct Frames<'a> {
     off: usize,
 }
 
-impl<'a> Iterator for Frames<'a> {
-    type Item = Result<Frame<'a>>;
+/// A netlink message whose length does not fit its datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadFrame {
+    pub len: usize,
+    pub left: usize,
+}
 
+impl From<BadFrame> for Error {
+    fn from(b: BadFrame) -> Error {
+        decode_error(format!(
+            "netlink message length {} with {} bytes left",
+            b.len, b.left
+        ))
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = std::result::Result<Frame<'a>, BadFrame>;
+
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let (buf, off) = (self.buf, self.off);
-        if off + NLMSG_HDRLEN > buf.len() {
-            return None;
-        }
-        let len = u32_at(buf, off) as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() - off {
-            self.off = buf.len();
-            return Some(Err(decode_error(format!(
-                "netlink message length {len} at offset {off} of {}",
-                buf.len()
-            ))));
-        }
-        self.off = off.saturating_add((len + 3) & !3);
+        let rest = self.buf.get(self.off..).unwrap_or(&[]);
+        let h = rest.first_chunk::<NLMSG_HDRLEN>()?;
+        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let Some(bytes) = rest.get(..len).filter(|_| len >= NLMSG_HDRLEN) else {
+            self.off = self.buf.len();
+            return Some(Err(BadFrame {
+                len,
+                left: rest.len(),
+            }));
+        };
+        self.off += (len + 3) & !3;
         Some(Ok(Frame {
-            kind: u16_at(buf, off + 4),
-            flags: u16_at(buf, off + 6),
-            seq: u32_at(buf, off + 8),
-            payload: &buf[off + NLMSG_HDRLEN..off + len],
-            bytes: &buf[off..off + len],
+            kind: u16::from_ne_bytes([h[4], h[5]]),
+            flags: u16::from_ne_bytes([h[6], h[7]]),
+            seq: u32::from_ne_bytes([h[8], h[9], h[10], h[11]]),
+            payload: &bytes[NLMSG_HDRLEN..],
+            bytes,
         }))
     }
 }
@@ -127,9 +136,32 @@ pub struct Nlas<'a> {
     rest: &'a [u8],
 }
 
-impl<'a> Iterator for Nlas<'a> {
-    type Item = Result<(u16, &'a [u8])>;
+/// A malformed attribute: where, and how many bytes were left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadAttr {
+    /// Bytes left from the bad header on.
+    pub left: usize,
+    /// The length the header claimed (0 when the header itself is cut).
+    pub len: usize,
+}
 
+impl From<BadAttr> for Error {
+    fn from(b: BadAttr) -> Error {
+        if b.len == 0 {
+            decode_error(format!("attribute header cut: {} bytes left", b.left))
+        } else {
+            decode_error(format!(
+                "attribute length {} with {} bytes left",
+                b.len, b.left
+            ))
+        }
+    }
+}
+
+impl<'a> Iterator for Nlas<'a> {
+    type Item = std::result::Result<(u16, &'a [u8]), BadAttr>;
+
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let rest = self.rest;
         let [l0, l1, t0, t1, ..] = *rest else {
@@ -137,18 +169,18 @@ impl<'a> Iterator for Nlas<'a> {
                 return None;
             }
             self.rest = &[];
-            return Some(Err(decode_error(format!(
-                "attribute header cut: {} bytes left",
-                rest.len()
-            ))));
+            return Some(Err(BadAttr {
+                left: rest.len(),
+                len: 0,
+            }));
         };
         let len = usize::from(u16::from_ne_bytes([l0, l1]));
         let Some(payload) = rest.get(NLA_HDRLEN..len) else {
             self.rest = &[];
-            return Some(Err(decode_error(format!(
-                "attribute length {len} with {} bytes left",
-                rest.len()
-            ))));
+            return Some(Err(BadAttr {
+                left: rest.len(),
+                len: len.max(1),
+            }));
         };
         // The next header is 4-aligned; the last attribute's padding may
         // be missing.
@@ -208,6 +240,15 @@ mod tests {
         assert_eq!((f[0].kind, f[0].seq, f[0].flags), (0x20, 7, 2));
         assert_eq!(f[0].genl().unwrap().cmd, 1);
         assert_eq!((f[1].kind, f[1].errno()), (NLMSG_DONE, 0));
+        // An error code that cannot be negated does not panic.
+        let err = Frame {
+            kind: NLMSG_ERROR,
+            flags: 0,
+            seq: 1,
+            payload: &i32::MIN.to_ne_bytes(),
+            bytes: &[],
+        };
+        assert_eq!(err.errno(), i32::MAX);
         dgram[20] = 0xff; // DONE's length
         dgram[20 + 1] = 0xff;
         assert!(frames(&dgram).nth(1).unwrap().is_err());
