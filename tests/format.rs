@@ -1340,3 +1340,58 @@ fn host_lookup() {
     );
     assert_eq!(names::host_to_ipv4("localhost"), Some(Ipv4Addr::LOCALHOST));
 }
+
+/// The listing written in pieces (as the command writes it) is the same
+/// text as the listing built whole, for `-L` and `-S`.
+#[test]
+fn listing_in_chunks_is_the_whole_listing() {
+    let big = || -> Vec<(Service, Vec<Dest>)> {
+        (0..3000u16)
+            .rev()
+            .map(|i| {
+                let key = ServiceKey::tcp(ip("192.0.2.1"), 1 + i);
+                let dests = (1..=4u8)
+                    .rev()
+                    .map(|r| {
+                        let mut d = Dest::new(ip(&format!("198.51.100.{r}")), 1 + i);
+                        d.fwd = FwdMethod::Masq;
+                        d
+                    })
+                    .collect();
+                (Service::new(key, "wrr"), dests)
+            })
+            .collect()
+    };
+    for f in [
+        numeric(),
+        ListFlags {
+            rule: true,
+            numeric: true,
+            ..Default::default()
+        },
+    ] {
+        let info = (!f.rule).then(info);
+        let mut whole = String::new();
+        match &info {
+            Some(i) => list_all_with(&mut whole, i, &mut big(), &f, &Numeric),
+            None => save_with(&mut whole, &mut big(), true, &Numeric),
+        }
+        let mut pieces = String::new();
+        let mut rest = String::new();
+        let mut n = 0;
+        text::listing_in_chunks(
+            &mut rest,
+            info.as_ref(),
+            &mut big(),
+            &f,
+            &Numeric,
+            &mut |p| {
+                n += 1;
+                pieces.push_str(p);
+            },
+        );
+        pieces.push_str(&rest);
+        assert!(n >= 3, "{n} pieces");
+        assert_eq!(pieces, whole);
+    }
+}

@@ -321,11 +321,25 @@ impl<W: Write> Ctx<W> {
             let text = self.json(&doc)?;
             return self.write(&text);
         }
-        match info {
-            Some(info) => format::text::list_all(&mut s, &info, &mut table, f),
-            None => format::text::save(&mut s, &mut table, f.numeric),
-        }
-        let written = self.write(&s);
+        // Written in pieces: one buffer for the whole listing.
+        let mut failed = false;
+        let out = &mut self.out;
+        let mut spill = |piece: &mut String| {
+            failed = failed || out.write_all(piece.as_bytes()).is_err();
+        };
+        format::text::listing_in_chunks(
+            &mut s,
+            info.as_ref(),
+            &mut table,
+            f,
+            &crate::names::SystemNames,
+            &mut spill,
+        );
+        let written = if failed {
+            Err(Flow::Exit(1))
+        } else {
+            self.write(&s)
+        };
         if !self.restoring {
             // The process ends right after: freeing tens of thousands of
             // entries one by one would cost a tenth of the formatting.

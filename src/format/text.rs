@@ -102,6 +102,56 @@ pub fn list_all_with(
     }
 }
 
+/// A long listing's text is handed on in pieces of about this size, so
+/// that one buffer serves the whole listing.
+pub const CHUNK: usize = 60 * 1024;
+
+/// [`list_all_with`] (`Some(info)`) or [`save_with`] (`None`), the text
+/// handed to `spill` whenever `out` holds [`CHUNK`] bytes or more (and
+/// cleared); the caller writes what is left in `out` at the end.
+pub fn listing_in_chunks(
+    out: &mut String,
+    info: Option<&Info>,
+    table: &mut [(Service, Vec<Dest>)],
+    f: &ListFlags,
+    names: &dyn Names,
+    spill: &mut dyn FnMut(&mut String),
+) {
+    let rules;
+    let f = match info {
+        Some(info) => {
+            if !f.rule {
+                let _ = writeln!(
+                    out,
+                    "IP Virtual Server version {} (size={})",
+                    info, info.conn_tab_size as i32
+                );
+            }
+            f
+        }
+        None => {
+            rules = ListFlags {
+                rule: true,
+                numeric: f.numeric,
+                ..ListFlags::default()
+            };
+            &rules
+        }
+    };
+    if info.is_none() || !f.nosort {
+        sort_services(table);
+    }
+    out.reserve(CHUNK + 4096);
+    title(out, f);
+    for (svc, dests) in table.iter_mut() {
+        service_entry(out, svc, dests, f, names);
+        if out.len() >= CHUNK {
+            spill(out);
+            out.clear();
+        }
+    }
+}
+
 /// `ipvsadm -L -t|-u|--sctp-service|-f SVC [opts]`: the title and that one
 /// service with its real servers (no version header).
 pub fn list_service(out: &mut String, svc: &Service, dests: &mut [Dest], f: &ListFlags) {
