@@ -352,6 +352,22 @@ pub struct Dest {
 }
 
 impl Dest {
+    /// Does `self` (a real server as the kernel reports it) have every
+    /// setting a rule gives `want`: forwarding method, weight, thresholds,
+    /// tunnel? The kernel reports real servers on local addresses as
+    /// LOCALNODE whatever was asked, so LOCALNODE matches any method.
+    pub fn same_settings(&self, want: &Dest) -> bool {
+        (self.fwd == want.fwd || self.fwd == FwdMethod::Local)
+            && self.weight == want.weight
+            && self.u_threshold == want.u_threshold
+            && self.l_threshold == want.l_threshold
+            && self.tun_type == want.tun_type
+            && self.tun_port == want.tun_port
+            && self.tun_flags == want.tun_flags
+    }
+}
+
+impl Dest {
     /// A real server with ipvsadm's defaults: direct routing, weight 1.
     pub fn new(addr: IpAddr, port: u16) -> Dest {
         Dest {

@@ -246,18 +246,9 @@ fn checked(op: &Op, file: &str, path: &str) -> Result<Item, String> {
         (Item::Dest(k, a), Op::AddDest(key, b)) => {
             // Only the fields a rule carries (no counters, no connection
             // counts: those are the kernel's to report).
-            k == key
-                && a.addr == b.addr
-                && a.port == b.port
-                // The kernel reports real servers on local addresses as
-                // LOCALNODE, which a rule writes (and means) as -g.
-                && (a.fwd == b.fwd || b.fwd == FwdMethod::Local && a.fwd == FwdMethod::Route)
-                && a.weight == b.weight
-                && a.u_threshold == b.u_threshold
-                && a.l_threshold == b.l_threshold
-                && a.tun_type == b.tun_type
-                && a.tun_port == b.tun_port
-                && a.tun_flags == b.tun_flags
+            // A LOCALNODE real server (as `state --json` shows one) is
+            // written, and read back, as -g.
+            k == key && a.addr == b.addr && a.port == b.port && b.same_settings(a)
         }
         (Item::Timeouts(a), Op::SetTimeouts(b)) => a == b,
         (Item::Daemon(a), Op::StartDaemon(b)) => a == b,

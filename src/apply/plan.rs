@@ -24,18 +24,6 @@ fn same_service(have: &Service, want: &Service) -> bool {
         && have.pe_name.as_deref().unwrap_or("") == want.pe_name.as_deref().unwrap_or("")
 }
 
-fn same_dest(have: &Dest, want: &Dest) -> bool {
-    // The kernel reports local addresses as LOCALNODE whatever was asked.
-    let fwd_ok = have.fwd == want.fwd || have.fwd == FwdMethod::Local;
-    fwd_ok
-        && have.weight == want.weight
-        && have.u_threshold == want.u_threshold
-        && have.l_threshold == want.l_threshold
-        && have.tun_type == want.tun_type
-        && have.tun_port == want.tun_port
-        && have.tun_flags == want.tun_flags
-}
-
 /// The changes that turn `have` into `want`. With `drain`, real servers to
 /// be removed that still carry connections are set to weight 0 instead.
 pub fn plan(have: &Document, want: &Desired, drain: bool) -> Vec<Step> {
@@ -97,7 +85,7 @@ pub fn plan(have: &Document, want: &Desired, drain: bool) -> Vec<Step> {
                             line: *line,
                             undo: vec![Op::DelDest(key, d.addr, d.port)],
                         }),
-                        Some(old) if !same_dest(old, d) => steps.push(Step {
+                        Some(old) if !old.same_settings(d) => steps.push(Step {
                             op: Op::EditDest(key, d.clone()),
                             line: *line,
                             undo: vec![Op::EditDest(key, (*old).clone())],

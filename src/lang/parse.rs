@@ -281,6 +281,12 @@ fn truncate(s: &str, max: usize) -> String {
     s[..end].to_string()
 }
 
+/// A whole decimal number in `min..=max`, else ipvsadm's "illegal WHAT
+/// specified".
+fn number(v: &str, min: i64, max: i64, what: &str) -> Result<i64, ParseError> {
+    string_to_number(v, min, max).ok_or_else(|| fail(2, format!("illegal {what} specified")))
+}
+
 fn parse_timeout(v: Option<&str>, min: i64) -> Result<u32, ParseError> {
     let Some(v) = v else {
         return Ok(DEFAULT_PERSISTENT_TIMEOUT);
@@ -440,19 +446,13 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 };
             }
             Tag::Weight => {
-                ce.weight = string_to_number(v, 0, MAX_WEIGHT)
-                    .ok_or_else(|| fail(2, "illegal weight specified"))?
-                    as i32;
+                ce.weight = number(v, 0, MAX_WEIGHT, "weight")? as i32;
             }
             Tag::UThreshold => {
-                ce.u_threshold = string_to_number(v, 0, i64::from(i32::MAX))
-                    .ok_or_else(|| fail(2, "illegal u_threshold specified"))?
-                    as u32;
+                ce.u_threshold = number(v, 0, i64::from(i32::MAX), "u_threshold")? as u32;
             }
             Tag::LThreshold => {
-                ce.l_threshold = string_to_number(v, 0, i64::from(i32::MAX))
-                    .ok_or_else(|| fail(2, "illegal l_threshold specified"))?
-                    as u32;
+                ce.l_threshold = number(v, 0, i64::from(i32::MAX), "l_threshold")? as u32;
             }
             Tag::Connection => {}
             Tag::Numeric => {
@@ -462,9 +462,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 ce.mcast_ifn = truncate(v, 15);
             }
             Tag::SyncId => {
-                ce.syncid = string_to_number(v, 0, 255)
-                    .ok_or_else(|| fail(2, "illegal syncid specified"))?
-                    as u32;
+                ce.syncid = number(v, 0, 255, "syncid")? as u32;
             }
             Tag::Timeout => {}
             Tag::Daemon => {}
@@ -518,19 +516,13 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                 }
             }
             Tag::McastPort => {
-                ce.mcast_port = string_to_number(v, 1, 65535)
-                    .ok_or_else(|| fail(2, "illegal mcast-port specified"))?
-                    as u16;
+                ce.mcast_port = number(v, 1, 65535, "mcast-port")? as u16;
             }
             Tag::McastTtl => {
-                ce.mcast_ttl = string_to_number(v, 1, 255)
-                    .ok_or_else(|| fail(2, "illegal mcast-ttl specified"))?
-                    as u8;
+                ce.mcast_ttl = number(v, 1, 255, "mcast-ttl")? as u8;
             }
             Tag::SyncMaxlen => {
-                ce.sync_maxlen = string_to_number(v, 1, 65535 - 20 - 8)
-                    .ok_or_else(|| fail(2, "illegal sync-maxlen specified"))?
-                    as u16;
+                ce.sync_maxlen = number(v, 1, 65535 - 20 - 8, "sync-maxlen")? as u16;
             }
             Tag::TunInfo => {
                 ce.list.tun_info = true;
@@ -543,9 +535,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Action, ParseError> {
                     as u8;
             }
             Tag::TunPort => {
-                ce.tun_port = string_to_number(v, 1, 65535)
-                    .ok_or_else(|| fail(2, "illegal tunnel port specified"))?
-                    as u16;
+                ce.tun_port = number(v, 1, 65535, "tunnel port")? as u16;
             }
             Tag::TunNocsum => {
                 ce.tun_flags |= TunFlags::NOCSUM;

@@ -96,31 +96,31 @@ pub mod stats {
 // ---------------------------------------------------------------------------
 // payload helpers
 
-fn take<const N: usize>(p: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
+pub(super) fn take<const N: usize>(p: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
     p.get(..N)
         .and_then(|s| s.try_into().ok())
         .ok_or_else(|| DecodeError::from(format!("{what}: payload of {} bytes, need {N}", p.len())))
 }
 
-fn get_u8(p: &[u8], what: &str) -> Result<u8, DecodeError> {
+pub(super) fn get_u8(p: &[u8], what: &str) -> Result<u8, DecodeError> {
     Ok(take::<1>(p, what)?[0])
 }
-fn get_u16(p: &[u8], what: &str) -> Result<u16, DecodeError> {
+pub(super) fn get_u16(p: &[u8], what: &str) -> Result<u16, DecodeError> {
     Ok(u16::from_ne_bytes(take(p, what)?))
 }
-fn get_be16(p: &[u8], what: &str) -> Result<u16, DecodeError> {
+pub(super) fn get_be16(p: &[u8], what: &str) -> Result<u16, DecodeError> {
     Ok(u16::from_be_bytes(take(p, what)?))
 }
-fn get_u32(p: &[u8], what: &str) -> Result<u32, DecodeError> {
+pub(super) fn get_u32(p: &[u8], what: &str) -> Result<u32, DecodeError> {
     Ok(u32::from_ne_bytes(take(p, what)?))
 }
-fn get_u64(p: &[u8], what: &str) -> Result<u64, DecodeError> {
+pub(super) fn get_u64(p: &[u8], what: &str) -> Result<u64, DecodeError> {
     Ok(u64::from_ne_bytes(take(p, what)?))
 }
 
 /// A 16-byte `nf_inet_addr`; shorter payloads are zero-filled like the
 /// kernel's `nla_memcpy`.
-fn get_addr(p: &[u8]) -> [u8; 16] {
+pub(super) fn get_addr(p: &[u8]) -> [u8; 16] {
     let mut a = [0u8; 16];
     let n = p.len().min(16);
     a[..n].copy_from_slice(&p[..n]);
@@ -128,7 +128,7 @@ fn get_addr(p: &[u8]) -> [u8; 16] {
 }
 
 /// A NUL-terminated string; bytes after the first NUL are ignored.
-fn get_string(p: &[u8]) -> String {
+pub(super) fn get_string(p: &[u8]) -> String {
     let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
     String::from_utf8_lossy(&p[..end]).into_owned()
 }

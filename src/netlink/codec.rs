@@ -10,7 +10,10 @@
 //! else host order, addresses zero-filled to 16 bytes, strings up to their
 //! first NUL).
 
-use super::attr::{cmd, daemon, dest, stats as st, svc, DestAttr, SvcAttr};
+use super::attr::{
+    cmd, daemon, dest, get_addr, get_be16, get_string, get_u16, get_u32, get_u64, get_u8,
+    stats as st, svc, take, DestAttr, SvcAttr,
+};
 use super::view::{find, nlas};
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -98,49 +101,6 @@ pub fn dest_array(d: &Dest) -> [DestAttr; 10] {
 // ---------------------------------------------------------------------------
 // replies
 
-fn short(what: &str, p: &[u8], need: usize) -> Error {
-    Error::Decode(format!("{what}: payload of {} bytes, need {need}", p.len()))
-}
-
-fn take<const N: usize>(p: &[u8], what: &str) -> Result<[u8; N]> {
-    match p.get(..N) {
-        Some(b) => {
-            let mut a = [0u8; N];
-            a.copy_from_slice(b);
-            Ok(a)
-        }
-        None => Err(short(what, p, N)),
-    }
-}
-
-fn u8_of(p: &[u8], what: &str) -> Result<u8> {
-    Ok(take::<1>(p, what)?[0])
-}
-fn u16_of(p: &[u8], what: &str) -> Result<u16> {
-    Ok(u16::from_ne_bytes(take(p, what)?))
-}
-fn be16_of(p: &[u8], what: &str) -> Result<u16> {
-    Ok(u16::from_be_bytes(take(p, what)?))
-}
-fn u32_of(p: &[u8], what: &str) -> Result<u32> {
-    Ok(u32::from_ne_bytes(take(p, what)?))
-}
-
-/// A 16-byte `nf_inet_addr`; shorter payloads are zero-filled like the
-/// kernel's `nla_memcpy`.
-fn addr_of(p: &[u8]) -> [u8; 16] {
-    let mut a = [0u8; 16];
-    let n = p.len().min(16);
-    a[..n].copy_from_slice(&p[..n]);
-    a
-}
-
-/// A NUL-terminated string; bytes after the first NUL are ignored.
-fn string_of(p: &[u8]) -> String {
-    let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
-    String::from_utf8_lossy(&p[..end]).into_owned()
-}
-
 /// A stats nest (`STATS`: mixed widths, `STATS64`: all u64); each value is
 /// read by its payload length (8 bytes: u64, else u32).
 fn stats_of(nest: &[u8]) -> Result<Stats> {
@@ -151,9 +111,9 @@ fn stats_of(nest: &[u8]) -> Result<Stats> {
             continue;
         }
         let v = if p.len() >= 8 {
-            u64::from_ne_bytes(take(p, "stats")?)
+            get_u64(p, "stats")?
         } else {
-            u64::from(u32_of(p, "stats")?)
+            u64::from(get_u32(p, "stats")?)
         };
         let slot = match kind {
             st::CONNS => &mut s.conns,
@@ -192,20 +152,20 @@ pub fn decode_service(nest: &[u8], stats: bool) -> Result<Service> {
     for a in nlas(nest) {
         let (kind, p) = a?;
         match kind {
-            svc::AF => af = Some(u16_of(p, "svc af")?),
-            svc::PROTOCOL => proto = Some(u16_of(p, "svc protocol")?),
-            svc::ADDR => addr = Some(addr_of(p)),
-            svc::PORT => port = Some(be16_of(p, "svc port")?),
-            svc::FWMARK => fwmark = Some(u32_of(p, "svc fwmark")?),
-            svc::SCHED_NAME => sched = string_of(p),
+            svc::AF => af = Some(get_u16(p, "svc af")?),
+            svc::PROTOCOL => proto = Some(get_u16(p, "svc protocol")?),
+            svc::ADDR => addr = Some(get_addr(p)),
+            svc::PORT => port = Some(get_be16(p, "svc port")?),
+            svc::FWMARK => fwmark = Some(get_u32(p, "svc fwmark")?),
+            svc::SCHED_NAME => sched = get_string(p),
             svc::FLAGS => {
                 let raw: [u8; 8] = take(p, "svc flags")?;
-                flags = u32_of(&raw[..4], "svc flags")?;
+                flags = get_u32(&raw[..4], "svc flags")?;
             }
-            svc::TIMEOUT => timeout = u32_of(p, "svc timeout")?,
+            svc::TIMEOUT => timeout = get_u32(p, "svc timeout")?,
             svc::NETMASK => netmask = Some(take::<4>(p, "svc netmask")?),
             svc::PE_NAME => {
-                let s = string_of(p);
+                let s = get_string(p);
                 if !s.is_empty() {
                     pe = Some(s);
                 }
@@ -255,25 +215,25 @@ pub fn decode_dest(nest: &[u8], svc_family: Family, stats: bool) -> Result<Dest>
     for a in nlas(nest) {
         let (kind, p) = a?;
         match kind {
-            dest::ADDR => addr = Some(addr_of(p)),
-            dest::PORT => port = Some(be16_of(p, "dest port")?),
-            dest::FWD_METHOD => d.fwd = FwdMethod::from_raw(u32_of(p, "dest fwd")?),
-            dest::WEIGHT => d.weight = u32_of(p, "dest weight")? as i32,
-            dest::U_THRESH => d.u_threshold = u32_of(p, "dest u_thresh")?,
-            dest::L_THRESH => d.l_threshold = u32_of(p, "dest l_thresh")?,
-            dest::ACTIVE_CONNS => d.active_conns = u32_of(p, "dest activeconns")?,
-            dest::INACT_CONNS => d.inact_conns = u32_of(p, "dest inactconns")?,
-            dest::PERSIST_CONNS => d.persist_conns = u32_of(p, "dest persistconns")?,
+            dest::ADDR => addr = Some(get_addr(p)),
+            dest::PORT => port = Some(get_be16(p, "dest port")?),
+            dest::FWD_METHOD => d.fwd = FwdMethod::from_raw(get_u32(p, "dest fwd")?),
+            dest::WEIGHT => d.weight = get_u32(p, "dest weight")? as i32,
+            dest::U_THRESH => d.u_threshold = get_u32(p, "dest u_thresh")?,
+            dest::L_THRESH => d.l_threshold = get_u32(p, "dest l_thresh")?,
+            dest::ACTIVE_CONNS => d.active_conns = get_u32(p, "dest activeconns")?,
+            dest::INACT_CONNS => d.inact_conns = get_u32(p, "dest inactconns")?,
+            dest::PERSIST_CONNS => d.persist_conns = get_u32(p, "dest persistconns")?,
             dest::STATS => stats32 = Some(p),
             dest::STATS64 => stats64 = Some(p),
             dest::ADDR_FAMILY => {
-                if let Some(f) = Family::from_raw(u16_of(p, "dest af")?) {
+                if let Some(f) = Family::from_raw(get_u16(p, "dest af")?) {
                     family = f;
                 }
             }
-            dest::TUN_TYPE => d.tun_type = TunType::from_raw(u8_of(p, "dest tun_type")?),
-            dest::TUN_PORT => d.tun_port = be16_of(p, "dest tun_port")?,
-            dest::TUN_FLAGS => d.tun_flags = TunFlags(u16_of(p, "dest tun_flags")?),
+            dest::TUN_TYPE => d.tun_type = TunType::from_raw(get_u8(p, "dest tun_type")?),
+            dest::TUN_PORT => d.tun_port = get_be16(p, "dest tun_port")?,
+            dest::TUN_FLAGS => d.tun_flags = TunFlags(get_u16(p, "dest tun_flags")?),
             _ => {}
         }
     }
@@ -294,18 +254,18 @@ pub fn decode_daemon(nest: &[u8]) -> Result<Daemon> {
     for a in nlas(nest) {
         let (kind, p) = a?;
         match kind {
-            daemon::STATE => state = DaemonState::from_raw(u32_of(p, "daemon state")?),
-            daemon::MCAST_IFN => d.mcast_ifn = string_of(p),
-            daemon::SYNC_ID => d.syncid = u32_of(p, "daemon syncid")?,
-            daemon::SYNC_MAXLEN => d.sync_maxlen = u16_of(p, "daemon maxlen")?,
+            daemon::STATE => state = DaemonState::from_raw(get_u32(p, "daemon state")?),
+            daemon::MCAST_IFN => d.mcast_ifn = get_string(p),
+            daemon::SYNC_ID => d.syncid = get_u32(p, "daemon syncid")?,
+            daemon::SYNC_MAXLEN => d.sync_maxlen = get_u16(p, "daemon maxlen")?,
             daemon::MCAST_GROUP => {
                 d.mcast_group = Some(IpAddr::V4(Ipv4Addr::from(take::<4>(p, "daemon group")?)))
             }
             daemon::MCAST_GROUP6 => {
                 d.mcast_group = Some(IpAddr::V6(Ipv6Addr::from(take::<16>(p, "daemon group6")?)))
             }
-            daemon::MCAST_PORT => d.mcast_port = u16_of(p, "daemon port")?,
-            daemon::MCAST_TTL => d.mcast_ttl = u8_of(p, "daemon ttl")?,
+            daemon::MCAST_PORT => d.mcast_port = get_u16(p, "daemon port")?,
+            daemon::MCAST_TTL => d.mcast_ttl = get_u8(p, "daemon ttl")?,
             _ => {}
         }
     }
@@ -319,9 +279,9 @@ pub fn decode_timeouts(attrs: &[u8]) -> Result<Timeouts> {
     for a in nlas(attrs) {
         let (kind, p) = a?;
         match kind {
-            cmd::TIMEOUT_TCP => t.tcp = u32_of(p, "timeout tcp")?,
-            cmd::TIMEOUT_TCP_FIN => t.tcp_fin = u32_of(p, "timeout tcpfin")?,
-            cmd::TIMEOUT_UDP => t.udp = u32_of(p, "timeout udp")?,
+            cmd::TIMEOUT_TCP => t.tcp = get_u32(p, "timeout tcp")?,
+            cmd::TIMEOUT_TCP_FIN => t.tcp_fin = get_u32(p, "timeout tcpfin")?,
+            cmd::TIMEOUT_UDP => t.udp = get_u32(p, "timeout udp")?,
             _ => {}
         }
     }
@@ -335,8 +295,8 @@ pub fn decode_info(attrs: &[u8]) -> Result<Info> {
     for a in nlas(attrs) {
         let (kind, p) = a?;
         match kind {
-            cmd::INFO_VERSION => version = Some(u32_of(p, "info version")?),
-            cmd::INFO_CONN_TAB_SIZE => size = u32_of(p, "info conn_tab_size")?,
+            cmd::INFO_VERSION => version = Some(get_u32(p, "info version")?),
+            cmd::INFO_CONN_TAB_SIZE => size = get_u32(p, "info conn_tab_size")?,
             _ => {}
         }
     }
