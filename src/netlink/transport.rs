@@ -164,6 +164,19 @@ impl Transport {
         self.family
     }
 
+    /// Bytes asked for per read (`NLMSG_GOODSIZE` unless a datagram did
+    /// not fit).
+    pub fn recv_size(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Read `bytes` at a time from now on (tests: a buffer too small for
+    /// the kernel's messages must only cost a repeated dump).
+    #[doc(hidden)]
+    pub fn set_recv_size(&mut self, bytes: usize) {
+        self.rx.resize(bytes.max(64), 0);
+    }
+
     fn take_seq(&mut self) -> u32 {
         let s = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);

@@ -118,3 +118,47 @@ fn dumps_of_missing_services_are_empty() {
     let got = ipvs.dests_of(&keys).unwrap();
     assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), vec![0, 1, 0]);
 }
+
+/// A datagram larger than the receive buffer (as on a kernel whose
+/// `NLMSG_GOODSIZE` is larger than ours) is caught: the buffer grows, what
+/// is left of the reply is drained and the dump repeated, and the listing
+/// is whole. Doit replies are asked for again the same way.
+#[test]
+fn a_receive_buffer_too_small_costs_a_repeated_dump() {
+    let _gate = fresh_netns();
+    let mut ipvs = Ipvs::connect().unwrap();
+    let n = 60u16;
+    let ops: Vec<Op> = (0..n)
+        .map(|i| {
+            Op::AddService(Service::new(
+                ServiceKey::tcp(ip("192.0.2.1"), 1000 + i),
+                "rr",
+            ))
+        })
+        .collect();
+    assert!(ipvs.apply(&ops).unwrap().iter().all(Result::is_ok));
+    let normal = ipvs.transport().recv_size();
+    ipvs.transport().set_recv_size(300);
+    let recvs = ipvs.transport().stats.recvs;
+    let services = ipvs.services().unwrap();
+    let mut ports: Vec<u16> = services
+        .iter()
+        .map(|s| match s.key {
+            ServiceKey::Addr { port, .. } => port,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    ports.sort_unstable();
+    assert_eq!(ports, (1000..1000 + n).collect::<Vec<_>>());
+    let grown = ipvs.transport().recv_size();
+    assert!(grown > 300, "the buffer grew to {grown}");
+    let used = ipvs.transport().stats.recvs - recvs;
+    println!("dump read with a 300-byte buffer: grew to {grown} (normal {normal}), {used} reads");
+    // A doit reply too.
+    ipvs.transport().set_recv_size(100);
+    let one = ipvs
+        .service(&ServiceKey::tcp(ip("192.0.2.1"), 1007))
+        .unwrap();
+    assert_eq!(one.scheduler, "rr");
+    assert!(ipvs.transport().recv_size() > 100);
+}
