@@ -72,23 +72,30 @@ impl Ipvs {
         out.ok_or_else(|| Error::Decode(format!("no reply to {what}")))
     }
 
-    /// One dump; each entry's attributes decoded by `decode`.
+    /// One dump; each entry's attributes decoded by `decode`. `bulk`: a
+    /// dump of many entries, read in large pieces
+    /// ([`Transport::dump_bulk`]).
     fn dump_all<T>(
         &mut self,
         req: Request<'_>,
+        bulk: bool,
         decode: impl Fn(&[u8]) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let out_ref = std::cell::RefCell::new(&mut out);
-        self.transport.dump(
-            &|family, seq, flags, buf: &mut Vec<u8>| encode(family, seq, flags, &req, buf),
-            &mut |f: Frame<'_>| {
-                let v = decode(f.genl()?.attrs)?;
-                out_ref.borrow_mut().push(v);
-                Ok(())
-            },
-            &mut || out_ref.borrow_mut().clear(),
-        )?;
+        let encode_req =
+            &|family, seq, flags, buf: &mut Vec<u8>| encode(family, seq, flags, &req, buf);
+        let each = &mut |f: Frame<'_>| {
+            let v = decode(f.genl()?.attrs)?;
+            out_ref.borrow_mut().push(v);
+            Ok(())
+        };
+        let restart = &mut || out_ref.borrow_mut().clear();
+        if bulk {
+            self.transport.dump_bulk(encode_req, each, restart)?;
+        } else {
+            self.transport.dump(encode_req, each, restart)?;
+        }
         Ok(out)
     }
 
@@ -145,7 +152,7 @@ impl Ipvs {
     /// so a service added meanwhile in another namespace can push one of
     /// ours past that position and have it sent again (Linux 6.1).
     pub fn services_with(&mut self, stats: bool) -> Result<Vec<Service>> {
-        let mut all = self.dump_all(Request::GetService(None), |attrs| {
+        let mut all = self.dump_all(Request::GetService(None), true, |attrs| {
             decode_service(nest_of(attrs, cmd::SERVICE, "service")?, stats)
         })?;
         let mut seen = FastSet::with_capacity_and_hasher(all.len(), Default::default());
@@ -168,7 +175,7 @@ impl Ipvs {
     /// The real servers of one service; counters only with `stats`.
     pub fn dests_with(&mut self, key: &ServiceKey, stats: bool) -> Result<Vec<Dest>> {
         let family = key.family();
-        self.dump_all(Request::GetDests(key), |attrs| {
+        self.dump_all(Request::GetDests(key), false, |attrs| {
             decode_dest(nest_of(attrs, cmd::DEST, "destination")?, family, stats)
         })
     }
@@ -228,7 +235,7 @@ impl Ipvs {
 
     /// Running sync daemons (master first, as the kernel reports them).
     pub fn daemons(&mut self) -> Result<Vec<Daemon>> {
-        self.dump_all(Request::GetDaemons, |attrs| {
+        self.dump_all(Request::GetDaemons, false, |attrs| {
             decode_daemon(nest_of(attrs, cmd::DAEMON, "daemon")?)
         })
     }

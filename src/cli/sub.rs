@@ -24,7 +24,8 @@ use std::io::{Read, Write};
 /// The subcommand words.
 pub const SUBCOMMANDS: &[&str] = &["apply", "state", "completions", "version"];
 
-const APPLY_USAGE: &str = "Usage: ipvsadm apply [--dry-run] [--drain] [--incremental] [--wait SECONDS] [-v] FILE|-
+const APPLY_USAGE: &str =
+    "Usage: ipvsadm apply [--dry-run] [--drain] [--incremental] [--wait SECONDS] [-v] FILE|-
 Make the IPVS tables match FILE (ipvsadm rules as -S or `ipvsadm state`
 print them, '#' comments allowed; or the JSON of --json), changing only what
 differs: services and real servers are edited in place, new real servers are

@@ -76,7 +76,14 @@ pub struct Transport {
     /// each `sendmsg` (see [`Transport::execute`]).
     pub ack_all: bool,
     pub stats: TransportStats,
+    /// A second socket for long dumps, with its own receive buffer (see
+    /// [`Transport::dump_bulk`]); opened on first use.
+    bulk: Option<(Socket, Vec<u8>)>,
 }
+
+/// Bytes per read for long dumps: the kernel's largest dump message
+/// (`SKB_WITH_OVERHEAD(32768)`) fits.
+const BULK_RX: usize = 32 * 1024;
 
 fn setsockopt_int(fd: i32, opt: i32, val: i32) -> bool {
     // SAFETY: passing a pointer to a live c_int of the stated size.
@@ -116,6 +123,26 @@ impl Transport {
     }
 
     fn open_once() -> Result<Transport> {
+        let sock = Self::new_socket()?;
+        let mut t = Transport {
+            sock,
+            family: 0,
+            next_seq: 1,
+            rx: vec![0; rx_len()],
+            rx_len: 0,
+            tx: Vec::with_capacity(MAX_BATCH_BYTES),
+            batch_size: DEFAULT_BATCH,
+            ack_all: false,
+            stats: TransportStats::default(),
+            bulk: None,
+        };
+        t.family = t.resolve_family()?;
+        Ok(t)
+    }
+
+    /// A `NETLINK_GENERIC` socket, connected to the kernel, with large
+    /// buffers, capped acks and a receive timeout.
+    fn new_socket() -> Result<Socket> {
         let mut sock = Socket::new(NETLINK_GENERIC)?;
         sock.bind_auto()?;
         sock.connect(&SocketAddr::new(0, 0))?;
@@ -144,19 +171,7 @@ impl Transport {
                 std::mem::size_of::<libc::timeval>() as libc::socklen_t,
             );
         }
-        let mut t = Transport {
-            sock,
-            family: 0,
-            next_seq: 1,
-            rx: vec![0; rx_len()],
-            rx_len: 0,
-            tx: Vec::with_capacity(MAX_BATCH_BYTES),
-            batch_size: DEFAULT_BATCH,
-            ack_all: false,
-            stats: TransportStats::default(),
-        };
-        t.family = t.resolve_family()?;
-        Ok(t)
+        Ok(sock)
     }
 
     /// The dynamically assigned id of the "IPVS" family.
@@ -478,6 +493,33 @@ impl Transport {
             }
             restart();
         }
+    }
+
+    /// [`Transport::dump`] on a second socket read 32 KiB at a time, for
+    /// dumps of many entries (the services dump). The kernel sizes each dump
+    /// message to the largest read its socket has seen: large reads pack a
+    /// long dump into few messages (a 5 000-service dump costs the kernel
+    /// 0.021 s instead of 0.031 s under icount), but make every short dump
+    /// dearer (each real-server dump would then allocate 32 KiB), so the
+    /// two kinds of dump use two sockets.
+    pub fn dump_bulk(
+        &mut self,
+        encode: &dyn Encode,
+        each: &mut dyn FnMut(Frame<'_>) -> Result<()>,
+        restart: &mut dyn FnMut(),
+    ) -> Result<()> {
+        let (sock, rx) = match self.bulk.take() {
+            Some(b) => b,
+            None => (Self::new_socket()?, vec![0; BULK_RX]),
+        };
+        // The same dump, over the bulk socket and its buffer.
+        let small_sock = std::mem::replace(&mut self.sock, sock);
+        let small_rx = std::mem::replace(&mut self.rx, rx);
+        let r = self.dump(encode, each, restart);
+        let sock = std::mem::replace(&mut self.sock, small_sock);
+        let rx = std::mem::replace(&mut self.rx, small_rx);
+        self.bulk = Some((sock, rx));
+        r
     }
 }
 

@@ -9,7 +9,7 @@
 //!                                  one real-server dump per service, requests
 //!                                  pre-encoded, replies only walked (the timed part:
 //!                                  the kernel's cost plus the syscalls)
-//! bench raw-list [RECVBUF]         the same as a whole process: socket, family, the
+//! bench raw-list [RECVBUF [SVCBUF]] the same as a whole process: socket, family, the
 //!                                  services dump, each service's identity copied
 //!                                  into its real-server dump request, replies only
 //!                                  walked; the floor of `-S -n` / `-L -n`, timed with
@@ -333,12 +333,21 @@ fn recvbuf(args: &[String]) -> Res<usize> {
 /// The services dump and one real-server dump per service over `fd`, the
 /// requests built from the services' identities as they come; (services,
 /// real servers).
-fn raw_dumps(fd: i32, family: u16, bufsize: usize) -> Res<(usize, usize)> {
+/// With `svc` = `(socket, read size)`, the services dump goes over that
+/// socket instead (as ours does: see `Transport::dump_bulk`).
+fn raw_dumps(
+    fd: i32,
+    family: u16,
+    bufsize: usize,
+    svc: Option<(i32, usize)>,
+) -> Res<(usize, usize)> {
     let mut buf = vec![0u8; bufsize];
-    raw_send(fd, &dump_request(family, IpvsCmd::GetService, 1, &[]))?;
+    let (sfd, sbufsize) = svc.unwrap_or((fd, bufsize));
+    let mut sbuf = vec![0u8; sbufsize];
+    raw_send(sfd, &dump_request(family, IpvsCmd::GetService, 1, &[]))?;
     let mut nests = Vec::new();
     let mut bad = None;
-    let services = raw_drain(fd, &mut buf, 1, |p| match identity_nest(p) {
+    let services = raw_drain(sfd, &mut sbuf, 1, |p| match identity_nest(p) {
         Ok(n) => nests.push(n),
         Err(e) => bad = Some(e),
     })?;
@@ -362,7 +371,7 @@ fn raw_dump(args: &[String]) -> Res<ExitCode> {
     let family = family_id()?;
     let fd = raw_socket()?;
     let start = Instant::now();
-    let (services, dests) = raw_dumps(fd, family, bufsize)?;
+    let (services, dests) = raw_dumps(fd, family, bufsize, None)?;
     let secs = start.elapsed().as_secs_f64();
     // SAFETY: closing the descriptor opened above.
     unsafe { libc::close(fd) };
@@ -374,12 +383,26 @@ fn raw_dump(args: &[String]) -> Res<ExitCode> {
 /// time`: what `-S -n` cannot avoid, with no decoding and no output.
 fn raw_list(args: &[String]) -> Res<ExitCode> {
     let bufsize = recvbuf(args)?;
+    // SVCBUF: the services dump on a second socket with reads of that size.
+    let svcbuf = match args.get(1) {
+        Some(_) => Some(num(args.get(1), "SVCBUF")?.max(1024)),
+        None => None,
+    };
     let family = family_id()?;
     let fd = raw_socket()?;
-    let (services, dests) = raw_dumps(fd, family, bufsize)?;
-    // SAFETY: closing the descriptor opened above.
-    unsafe { libc::close(fd) };
-    eprintln!("raw-list services={services} dests={dests} recvbuf={bufsize}");
+    let svc = match svcbuf {
+        Some(n) => Some((raw_socket()?, n)),
+        None => None,
+    };
+    let (services, dests) = raw_dumps(fd, family, bufsize, svc)?;
+    // SAFETY: closing the descriptors opened above.
+    unsafe {
+        libc::close(fd);
+        if let Some((s, _)) = svc {
+            libc::close(s);
+        }
+    }
+    eprintln!("raw-list services={services} dests={dests} recvbuf={bufsize} svcbuf={svcbuf:?}");
     Ok(ExitCode::SUCCESS)
 }
 
