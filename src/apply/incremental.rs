@@ -76,7 +76,11 @@ pub fn read_part(ipvs: &mut Ipvs, touched: &Touched) -> Result<Document, Error> 
         }
     }
     let keys: Vec<ServiceKey> = present.iter().map(|s| s.key).collect();
-    let dests = ipvs.dests_of(&keys)?;
+    // Counters play no part in a plan (nor in the full apply's reading).
+    let dests = keys
+        .iter()
+        .map(|k| ipvs.dests_with(k, false))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Document {
         info: None,
         timeouts: if touched.timeouts {

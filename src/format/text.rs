@@ -85,21 +85,7 @@ pub fn list_all_with(
     f: &ListFlags,
     names: &dyn Names,
 ) {
-    if !f.rule {
-        let _ = writeln!(
-            out,
-            "IP Virtual Server version {} (size={})",
-            info, info.conn_tab_size as i32
-        );
-    }
-    if !f.nosort {
-        sort_services(table);
-    }
-    reserve_for(out, table);
-    title(out, f);
-    for (svc, dests) in table.iter_mut() {
-        service_entry(out, svc, dests, f, names);
-    }
+    listing(out, Some(info), table, f, names, None);
 }
 
 /// A long listing's text is handed on in pieces of about this size, so
@@ -116,6 +102,20 @@ pub fn listing_in_chunks(
     f: &ListFlags,
     names: &dyn Names,
     spill: &mut dyn FnMut(&mut String),
+) {
+    listing(out, info, table, f, names, Some(spill));
+}
+
+/// The whole table: with `info`, `-L` (the version header unless in rule
+/// mode, sorted unless `f.nosort`); without, `-S` (rules, sorted, `f`
+/// giving only `numeric`). With `spill`, the text is handed on in pieces.
+fn listing(
+    out: &mut String,
+    info: Option<&Info>,
+    table: &mut [(Service, Vec<Dest>)],
+    f: &ListFlags,
+    names: &dyn Names,
+    mut spill: Option<&mut dyn FnMut(&mut String)>,
 ) {
     let rules;
     let f = match info {
@@ -141,13 +141,18 @@ pub fn listing_in_chunks(
     if info.is_none() || !f.nosort {
         sort_services(table);
     }
-    out.reserve(CHUNK + 4096);
+    match spill {
+        Some(_) => out.reserve(CHUNK + 4096),
+        None => reserve_for(out, table),
+    }
     title(out, f);
     for (svc, dests) in table.iter_mut() {
         service_entry(out, svc, dests, f, names);
-        if out.len() >= CHUNK {
-            spill(out);
-            out.clear();
+        if let Some(spill) = spill.as_mut() {
+            if out.len() >= CHUNK {
+                spill(out);
+                out.clear();
+            }
         }
     }
 }
@@ -183,15 +188,10 @@ pub fn save_with(
     names: &dyn Names,
 ) {
     let f = ListFlags {
-        rule: true,
         numeric,
         ..ListFlags::default()
     };
-    sort_services(table);
-    reserve_for(out, table);
-    for (svc, dests) in table.iter_mut() {
-        service_entry(out, svc, dests, &f, names);
-    }
+    listing(out, None, table, &f, names, None);
 }
 
 /// Room for a listing of `table` (about a line of 64 bytes per entry), so
