@@ -19,6 +19,13 @@ _ipvsadm() {
         state)
             mapfile -t COMPREPLY < <(compgen -W "--json --help" -- "$cur")
             return ;;
+        serve)
+            case "$cur" in
+                -?*) mapfile -t COMPREPLY < <(compgen -W "--socket --on-stop --resync --drain-poll --wait --json --help" -- "$cur") ;;
+                *) compopt -o filenames 2>/dev/null
+                   mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+            esac
+            return ;;
         version)
             mapfile -t COMPREPLY < <(compgen -W "" -- "$cur")
             return ;;
@@ -83,7 +90,7 @@ _ipvsadm() {
     esac
 
     if [ "$COMP_CWORD" -le 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "apply state version completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "apply state serve version completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
         return
     fi
     local opts

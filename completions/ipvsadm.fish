@@ -103,6 +103,7 @@ complete -c ipvsadm -n '__ipvsadm_after_command -L -l --list -S --save' -l json 
 # Subcommands.
 complete -c ipvsadm -n __ipvsadm_first_word -a apply -d 'Make the IPVS tables match a rules or JSON file'
 complete -c ipvsadm -n __ipvsadm_first_word -a state -d 'Print the whole IPVS state as rules or JSON'
+complete -c ipvsadm -n __ipvsadm_first_word -a serve -d 'Apply a file, then keep it applied and every real server\'s weight matching its health'
 complete -c ipvsadm -n __ipvsadm_first_word -a version -d 'Print ipvsadm-rs\'s own name and version'
 complete -c ipvsadm -n __ipvsadm_first_word -a completions -d 'Print a shell completion script'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l dry-run -d 'Print the changes as ipvsadm commands, change nothing'
@@ -114,5 +115,13 @@ complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l help -d 'Show the usage t
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand state' -l json -d 'Print JSON instead of rules'
 complete -c ipvsadm -n '__ipvsadm_subcommand state' -l help -d 'Show the usage text'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l socket -d 'Control socket of the daemon'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l on-stop -d 'What SIGTERM does to the table: leave (default) or remove'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l resync -d 'Seconds between comparisons of the whole table with the file'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l drain-poll -d 'Seconds between reads of the connections of draining servers'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l wait -d 'Seconds to wait while another run changes the tables'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l json -d 'serve status: print JSON'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l help -d 'Show the usage text'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand completions' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand completions' -a 'bash zsh fish'

@@ -19,6 +19,7 @@ pub mod lang;
 pub mod model;
 pub mod names;
 pub mod netlink;
+pub mod serve;
 
 pub use client::Ipvs;
 pub use error::{Errno, Error};

@@ -9,6 +9,9 @@
 //!   the kernel match FILE (rules or JSON), changing only what differs,
 //!   rolling back on failure; with `--incremental`, against the record of
 //!   the last apply (`apply::incremental`).
+//! * `ipvsadm serve [OPTIONS] FILE` — the health-checking daemon
+//!   ([`crate::serve`]); `serve status`, `serve reload` and `serve check`
+//!   talk to it or check a FILE.
 //! * `ipvsadm version` — our own name and version.
 //! * `ipvsadm completions bash|zsh|fish` — the shell completion script,
 //!   generated from the flag table (`cli::docs`).
@@ -22,7 +25,7 @@ use crate::lang::render;
 use std::io::{Read, Write};
 
 /// The subcommand words.
-pub const SUBCOMMANDS: &[&str] = &["apply", "state", "completions", "version"];
+pub const SUBCOMMANDS: &[&str] = &["apply", "state", "serve", "completions", "version"];
 
 const APPLY_USAGE: &str =
     "Usage: ipvsadm apply [--dry-run] [--drain] [--incremental] [--wait SECONDS] [-v] FILE|-
@@ -82,6 +85,7 @@ pub fn main(argv: &[String]) -> i32 {
     let rest = argv.get(2..).unwrap_or(&[]);
     let result = match name {
         "apply" => apply_main(rest),
+        "serve" => serve_main(rest),
         "state" => state_main(rest),
         "completions" => completions_main(rest),
         "version" => version_main(rest),
@@ -324,5 +328,166 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
                 }
             }
         }
+    }
+}
+
+pub const SERVE_USAGE: &str = "Usage: ipvsadm serve [--socket PATH] [--on-stop leave|remove]
+                     [--resync SECONDS] [--drain-poll SECONDS] [--wait SECONDS] FILE
+       ipvsadm serve status [--json] [--socket PATH]
+       ipvsadm serve reload [--socket PATH]
+       ipvsadm serve check FILE
+Apply FILE as `ipvsadm apply` does, then keep the kernel matching it and each
+real server's weight matching its health, in the foreground, until SIGTERM.
+FILE is what `ipvsadm apply` reads, plus health monitors: in JSON a service's
+\"health_monitor\" object (Octavia's fields: type, delay, timeout, max_retries,
+max_retries_down, http_method, url_path, expected_codes, http_version,
+domain_name; and alpha, on_failure, quorum, hysteresis, sorry_server,
+drain_timeout, command, misc_dynamic, verify, ca_file), a real server's
+monitor_address and monitor_port; in rules, lines
+  #@ health -t VIP:PORT type=HTTP delay=5 timeout=2 url_path=/health
+  #@ health -t VIP:PORT -r SERVER:PORT monitor_port=8080
+which ipvsadm-restore and `ipvsadm apply` read as comments.
+SIGHUP or `serve reload` re-reads FILE and applies only what differs; a FILE
+with errors is refused and the running configuration stays.
+  --socket PATH     control socket (default /run/ipvsadm-rs/serve.sock)
+  --on-stop leave   on SIGTERM leave the table serving (default)
+  --on-stop remove  on SIGTERM delete the services of FILE
+  --resync SECONDS  compare the whole table with FILE this often (default 60)
+  --drain-poll SECONDS
+                    read the connections of draining servers this often
+                    (default 2)
+  --wait SECONDS    how long to wait for another apply holding the table
+                    (default 60)
+`serve status` lists every real server with its operating status (ONLINE,
+ERROR, DRAINING, NO_MONITOR), last result, latency and reason; `serve check`
+checks FILE and exits 0 (valid) or 1.
+Exit status: 0 stopped by a signal, 1 invalid FILE or usage, 2 the first
+apply failed; status/reload: 0 done, 1 failed or no daemon.
+";
+
+fn serve_seconds(p: &mut lexopt::Parser, what: &str) -> Result<std::time::Duration, i32> {
+    let v = p
+        .value()
+        .map_err(|e| usage_error(&e.to_string(), SERVE_USAGE))?;
+    v.to_str()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86400.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            usage_error(
+                &format!("{what} takes seconds, above 0 up to 86400"),
+                SERVE_USAGE,
+            )
+        })
+}
+
+fn serve_main(args: &[String]) -> Result<i32, i32> {
+    use crate::serve::{self, control, OnStop};
+    let mut opts = serve::Options {
+        file: String::new(),
+        socket: control::DEFAULT_SOCKET.into(),
+        on_stop: OnStop::Leave,
+        resync: std::time::Duration::from_secs(60),
+        drain_poll: std::time::Duration::from_secs(2),
+        lock_wait: apply::lock::DEFAULT_WAIT,
+    };
+    let mut words: Vec<String> = Vec::new();
+    let mut json = false;
+    let mut p = lexopt::Parser::from_args(args.iter().cloned());
+    while let Some(arg) = p
+        .next()
+        .map_err(|e| usage_error(&e.to_string(), SERVE_USAGE))?
+    {
+        match arg {
+            lexopt::Arg::Long("socket") => {
+                opts.socket = p
+                    .value()
+                    .map_err(|e| usage_error(&e.to_string(), SERVE_USAGE))?
+                    .into();
+            }
+            lexopt::Arg::Long("on-stop") => {
+                let v = p
+                    .value()
+                    .map_err(|e| usage_error(&e.to_string(), SERVE_USAGE))?;
+                opts.on_stop = match v.to_str() {
+                    Some("leave") => OnStop::Leave,
+                    Some("remove") => OnStop::Remove,
+                    _ => return Err(usage_error("--on-stop takes leave or remove", SERVE_USAGE)),
+                };
+            }
+            lexopt::Arg::Long("resync") => opts.resync = serve_seconds(&mut p, "--resync")?,
+            lexopt::Arg::Long("drain-poll") => {
+                opts.drain_poll = serve_seconds(&mut p, "--drain-poll")?
+            }
+            lexopt::Arg::Long("wait") => opts.lock_wait = serve_seconds(&mut p, "--wait")?,
+            lexopt::Arg::Long("json") => json = true,
+            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
+                print!("{SERVE_USAGE}");
+                return Ok(0);
+            }
+            lexopt::Arg::Value(v) => words.push(v.to_string_lossy().into_owned()),
+            other => return Err(usage_error(&other.unexpected().to_string(), SERVE_USAGE)),
+        }
+    }
+    let ask = |request: &str| -> Result<String, i32> {
+        control::ask(&opts.socket, request, std::time::Duration::from_secs(30)).map_err(|e| {
+            eprintln!(
+                "ipvsadm serve: no daemon answers on {}: {e}",
+                opts.socket.display()
+            );
+            1
+        })
+    };
+    match words
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["status"] => {
+            let answer = ask(if json { "status-json" } else { "status" })?;
+            print!("{answer}");
+            Ok(0)
+        }
+        ["reload"] if !json => {
+            let answer = ask("reload")?;
+            match answer.strip_prefix("ok\n") {
+                Some(rest) => {
+                    print!("{rest}");
+                    Ok(0)
+                }
+                None => {
+                    let rest = answer.strip_prefix("failed\n").unwrap_or(&answer);
+                    eprint!("{rest}");
+                    Err(1)
+                }
+            }
+        }
+        ["check", file] if !json => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                eprintln!("ipvsadm serve: cannot read {file}: {e}");
+                1
+            })?;
+            match serve::config::read(&text, file) {
+                Ok(_) => Ok(0),
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("{e}");
+                    }
+                    Err(1)
+                }
+            }
+        }
+        [file] if !json => {
+            opts.file = file.to_string();
+            let code = serve::run(opts);
+            if code == 0 {
+                Ok(0)
+            } else {
+                Err(code)
+            }
+        }
+        [] => Err(usage_error("serve needs a FILE", SERVE_USAGE)),
+        _ => Err(usage_error("unexpected arguments", SERVE_USAGE)),
     }
 }

@@ -80,6 +80,33 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
         arg: SubArg::None,
     },
     SubDoc {
+        name: "serve",
+        summary:
+            "Apply a file, then keep it applied and every real server's weight matching its health",
+        options: &[
+            ("socket", "Control socket of the daemon"),
+            (
+                "on-stop",
+                "What SIGTERM does to the table: leave (default) or remove",
+            ),
+            (
+                "resync",
+                "Seconds between comparisons of the whole table with the file",
+            ),
+            (
+                "drain-poll",
+                "Seconds between reads of the connections of draining servers",
+            ),
+            (
+                "wait",
+                "Seconds to wait while another run changes the tables",
+            ),
+            ("json", "serve status: print JSON"),
+            ("help", "Show the usage text"),
+        ],
+        arg: SubArg::File,
+    },
+    SubDoc {
         name: "version",
         summary: "Print ipvsadm-rs's own name and version",
         options: &[],

@@ -1,0 +1,358 @@
+//! `ipvsadm serve`: apply FILE as `ipvsadm apply` does, then keep the
+//! kernel matching it and every real server's weight matching its health.
+//!
+//! One job per module:
+//! * [`config`]: FILE (rules with `#@ health` lines, or JSON with
+//!   `health_monitor` objects) read and checked whole;
+//! * [`probe`] and [`tls`]: one check of one target, by type;
+//! * [`engine`]: probes (one per unique target and monitor), rise/fall,
+//!   quorum, drain, what is written to the kernel, the status;
+//! * [`kernel`]: the thread that talks to IPVS;
+//! * [`control`]: the status and reload socket.
+//!
+//! The runtime (tokio, one thread) exists only inside [`run`]: the
+//! ipvsadm command path never starts one.
+
+pub mod config;
+pub mod control;
+pub mod engine;
+pub mod kernel;
+pub mod probe;
+pub mod tls;
+
+use engine::{Engine, Report};
+use kernel::{Job, Kernel, Reply};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot};
+
+/// What stopping does to the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnStop {
+    /// Leave it serving (a restart or upgrade drops no traffic).
+    Leave,
+    /// Delete the services of FILE.
+    Remove,
+}
+
+/// How to serve.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub file: String,
+    pub socket: PathBuf,
+    pub on_stop: OnStop,
+    /// How often the whole table is compared with FILE (repairing what
+    /// another tool changed).
+    pub resync: Duration,
+    /// How often the connections of draining real servers are read.
+    pub drain_poll: Duration,
+    /// How long to wait for another apply holding the table lock.
+    pub lock_wait: Duration,
+}
+
+fn log(msg: &str) {
+    eprintln!("ipvsadm serve: {msg}");
+}
+
+fn notify(states: &[sd_notify::NotifyState]) {
+    let _ = sd_notify::notify(states);
+}
+
+/// Read and check FILE.
+fn load(file: &str) -> Result<config::Config, Vec<String>> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| vec![format!("cannot read {file}: {e}")])?;
+    config::read(&text, file)
+}
+
+/// Run the daemon until SIGTERM or SIGINT; the exit status.
+pub fn run(opts: Options) -> i32 {
+    let cfg = match load(&opts.file) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            return 1;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log(&format!("cannot start: {e}"));
+            return 1;
+        }
+    };
+    rt.block_on(main_loop(opts, cfg))
+}
+
+/// Warn where the kernel's settings defeat draining (kube-proxy's traps).
+fn warn_sysctls() {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/vs/{name}"))
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    if read("conn_reuse_mode").as_deref() == Some("0") {
+        log("warning: net.ipv4.vs.conn_reuse_mode=0: clients reusing source ports keep reaching weight-0 real servers, so draining may not end before drain_timeout");
+    }
+    if read("expire_nodest_conn").as_deref() == Some("0") {
+        log("warning: net.ipv4.vs.expire_nodest_conn=0: connections of a deleted real server are black-holed until they time out; set it to 1");
+    }
+}
+
+async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
+    let (rep_tx, mut rep_rx) = mpsc::unbounded_channel::<Report>();
+    let (k_tx, mut k_rx) = mpsc::unbounded_channel::<Reply>();
+    let kernel = Kernel::start(k_tx, opts.lock_wait);
+    let mut engine = match Engine::new(cfg, opts.file.clone(), kernel, rep_tx) {
+        Ok(e) => e,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            return 1;
+        }
+    };
+    // The first apply, as `ipvsadm apply FILE` (health as known at start:
+    // every server up, or down with `alpha`).
+    let t0 = Instant::now();
+    engine.resync();
+    match k_rx.recv().await {
+        Some(Reply::Resynced(Ok(n))) => log(&format!(
+            "applied {}: {n} change(s) in {:.3} s; {} service(s), {} probe(s)",
+            opts.file,
+            t0.elapsed().as_secs_f64(),
+            engine.services().len(),
+            engine.probe_count()
+        )),
+        Some(Reply::Resynced(Err(e))) => {
+            log(&format!("applying {} failed: {e}", opts.file));
+            return 2;
+        }
+        _ => {
+            log("the IPVS thread ended");
+            return 2;
+        }
+    }
+    engine.kernel_done();
+    engine.log_all();
+    warn_sysctls();
+
+    let (call_tx, mut call_rx) = mpsc::channel::<control::Call>(64);
+    match control::listen(&opts.socket) {
+        Ok(l) => {
+            tokio::spawn(control::serve(l, call_tx));
+        }
+        Err(e) => log(&format!(
+            "warning: no control socket ({e}); checking goes on, `serve status` and `serve reload` will not answer (SIGHUP still reloads)"
+        )),
+    }
+    let (mut hup, mut term, mut int) = match (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        _ => {
+            log("cannot install signal handlers");
+            return 1;
+        }
+    };
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("{} probe(s)", engine.probe_count())),
+    ]);
+    let watchdog = sd_notify::watchdog_enabled();
+    let mut last_ping = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_resync = Instant::now() + opts.resync;
+    let mut next_drain = Instant::now() + opts.drain_poll;
+    let mut retry_after = Instant::now();
+    let mut resyncs_sent: u64 = 0;
+    let mut resyncs_done: u64 = 0;
+    let mut waiting: Vec<(u64, oneshot::Sender<String>)> = Vec::new();
+
+    loop {
+        tokio::select! {
+            Some(r) = rep_rx.recv() => {
+                engine.report(r);
+                // Take what else is queued without going round the loop.
+                for _ in 0..4096 {
+                    match rep_rx.try_recv() {
+                        Ok(r) => engine.report(r),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some(reply) = k_rx.recv() => {
+                engine.kernel_done();
+                match reply {
+                    Reply::Ops { refused } => {
+                        for (op, errno) in &refused {
+                            log(&format!(
+                                "the kernel refused `{}`: {}; the whole table will be read and repaired",
+                                crate::lang::render::op_command(op),
+                                crate::error::Errno(*errno).strerror()
+                            ));
+                        }
+                        if !refused.is_empty() {
+                            engine.resync_wanted = true;
+                        }
+                    }
+                    Reply::Resynced(r) => {
+                        resyncs_done += 1;
+                        let last_resync_error = match r {
+                            Ok(0) => None,
+                            Ok(n) => {
+                                log(&format!("table repaired/updated: {n} change(s)"));
+                                None
+                            }
+                            Err(e) => {
+                                log(&format!("resync failed: {e}; retrying in 5 s"));
+                                engine.resync_wanted = true;
+                                retry_after = Instant::now() + Duration::from_secs(5);
+                                Some(e)
+                            }
+                        };
+                        let (done, rest): (Vec<_>, Vec<_>) =
+                            waiting.drain(..).partition(|(seq, _)| *seq <= resyncs_done);
+                        waiting = rest;
+                        for (_, tx) in done {
+                            let msg = match &last_resync_error {
+                                None => "ok\n".to_string(),
+                                Some(e) => format!("failed\nthe new configuration is in place but the kernel refused it: {e}\n"),
+                            };
+                            let _ = tx.send(msg);
+                        }
+                    }
+                    Reply::Dests(Ok(read)) => engine.drain_read(read),
+                    Reply::Dests(Err(e)) => log(&format!("reading draining real servers failed: {e}; retrying")),
+                }
+            }
+            Some((req, tx)) = call_rx.recv() => {
+                match req {
+                    control::Request::Status => { let _ = tx.send(engine.status().text()); }
+                    control::Request::StatusJson => {
+                        let mut s = serde_json::to_string_pretty(&engine.status()).unwrap_or_default();
+                        s.push('\n');
+                        let _ = tx.send(s);
+                    }
+                    control::Request::Reload => {
+                        match reload(&mut engine, &opts.file) {
+                            Ok(()) => {
+                                resyncs_sent += 1;
+                                waiting.push((resyncs_sent, tx));
+                            }
+                            Err(errors) => {
+                                let mut s = String::from("failed\n");
+                                for e in errors { s.push_str(&e); s.push('\n'); }
+                                let _ = tx.send(s);
+                            }
+                        }
+                    }
+                }
+            }
+            _ = hup.recv() => {
+                if reload(&mut engine, &opts.file).is_ok() {
+                    resyncs_sent += 1;
+                }
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = tick.tick() => {
+                let now = Instant::now();
+                if engine.kernel_pending == 0 {
+                    if (engine.resync_wanted && now >= retry_after) || now >= next_resync {
+                        engine.resync();
+                        resyncs_sent += 1;
+                        next_resync = now + opts.resync;
+                    } else if now >= next_drain {
+                        next_drain = now + opts.drain_poll;
+                        let keys = engine.draining_services();
+                        if !keys.is_empty() {
+                            engine.send_job(Job::ReadDests(keys));
+                        }
+                    }
+                }
+                if let Some(wd) = watchdog {
+                    if now.duration_since(last_ping) >= wd / 3 && healthy(&engine, wd) {
+                        notify(&[sd_notify::NotifyState::Watchdog]);
+                        last_ping = now;
+                    }
+                }
+            }
+        }
+    }
+    notify(&[sd_notify::NotifyState::Stopping]);
+    if opts.on_stop == OnStop::Remove {
+        let ops: Vec<crate::model::Op> = engine
+            .services()
+            .into_iter()
+            .map(crate::model::Op::DelService)
+            .collect();
+        let n = ops.len();
+        engine.send_job(Job::Ops(ops));
+        // The reply of that job (after any still queued).
+        while let Some(r) = k_rx.recv().await {
+            engine.kernel_done();
+            if engine.kernel_pending == 0 {
+                if let Reply::Ops { refused } = r {
+                    log(&format!(
+                        "stopping: deleted {} of {n} service(s)",
+                        n - refused.len()
+                    ));
+                }
+                break;
+            }
+        }
+    } else {
+        log("stopping: the table is left as it is (--on-stop leave)");
+    }
+    0
+}
+
+/// Is the daemon working: checks reporting, the IPVS thread not stuck?
+fn healthy(engine: &Engine, watchdog: Duration) -> bool {
+    let silent_ok = engine.probe_count() == 0
+        || engine.last_result.elapsed() < engine.max_silence() * 2 + watchdog;
+    let kernel_ok = engine
+        .kernel_busy_since
+        .is_none_or(|t| t.elapsed() < watchdog.max(Duration::from_secs(60)));
+    silent_ok && kernel_ok
+}
+
+/// Re-read FILE; on errors the running configuration stays.
+fn reload(engine: &mut Engine, file: &str) -> Result<(), Vec<String>> {
+    notify(&[
+        sd_notify::NotifyState::Reloading,
+        sd_notify::NotifyState::monotonic_usec_now().unwrap_or(sd_notify::NotifyState::Custom("")),
+    ]);
+    let r = load(file).and_then(|cfg| engine.reload(cfg));
+    match &r {
+        Ok(()) => {
+            engine.reloads_ok += 1;
+            log(&format!(
+                "reloaded {file}: {} service(s), {} probe(s)",
+                engine.services().len(),
+                engine.probe_count()
+            ));
+        }
+        Err(errors) => {
+            engine.reloads_failed += 1;
+            for e in errors {
+                log(e);
+            }
+            log(&format!(
+                "reload of {file} refused; the running configuration stays"
+            ));
+        }
+    }
+    notify(&[sd_notify::NotifyState::Ready]);
+    r
+}
