@@ -565,16 +565,16 @@ impl Engine {
             );
             if let Some(p) = self.probe_of(key, d) {
                 let s = &p.state;
-                let (n, what) = if s.up {
-                    (s.successes, "success")
-                } else {
-                    (s.failures, "failure")
+                let (n, what) = match (s.up, s.successes == 1 || s.failures == 1) {
+                    (true, true) => (s.successes, "success"),
+                    (true, false) => (s.successes, "successes"),
+                    (false, true) => (s.failures, "failure"),
+                    (false, false) => (s.failures, "failures"),
                 };
                 if let Some((o, _)) = &s.last {
                     let _ = write!(
                         line,
-                        " after {n} {what}{} ({}, {:.1} ms)",
-                        if n == 1 { "" } else { "s" },
+                        " after {n} {what} ({}, {:.1} ms)",
                         o.reason,
                         o.latency.as_secs_f64() * 1000.0
                     );

@@ -14,4 +14,5 @@ mod diff;
 mod lock;
 mod misc;
 mod restore;
+mod serve;
 mod services;

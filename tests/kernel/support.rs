@@ -182,3 +182,9 @@ pub fn assert_errno<T: std::fmt::Debug>(r: Result<T, ipvsadm_rs::Error>, errno: 
         other => panic!("expected errno {errno}, got {other:?}"),
     }
 }
+
+/// Run iproute2's `ip` with `args` in this thread's netns; panics on failure.
+pub fn ip_cmd(args: &[&str]) {
+    let o = run_tool(&ip_bin(), "ip", args, None);
+    assert_eq!(o.status, 0, "ip {args:?}: {}", o.stderr);
+}
