@@ -18,7 +18,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn examples_are_valid() {
-    for f in ["doc/examples/serve.rules", "doc/examples/serve.json"] {
+    for f in ["doc/serve-example.rules", "doc/serve-example.json"] {
         let (st, out, err) = run(&["serve", "check", f]);
         assert_eq!((st, out.as_str(), err.as_str()), (0, "", ""), "{f}");
     }
