@@ -251,6 +251,8 @@ fn install_script_lays_out_files() {
         "usr/lib/systemd/system/ipvsadm.service",
         "usr/lib/ipvsadm-rs/ipvsadm-service",
         "etc/default/ipvsadm",
+        "usr/lib/systemd/system/ipvsadm-serve.service",
+        "etc/default/ipvsadm-serve",
     ] {
         assert!(dest.join(f).is_file(), "{f} not installed");
     }
@@ -263,6 +265,20 @@ fn install_script_lays_out_files() {
     }
     let unit = read(&dest.join("usr/lib/systemd/system/ipvsadm.service"));
     assert!(unit.contains("ExecStart=/usr/lib/ipvsadm-rs/ipvsadm-service start"));
+    // The daemon's unit runs the installed binary with the settings file.
+    let serve = read(&dest.join("usr/lib/systemd/system/ipvsadm-serve.service"));
+    for line in [
+        "Type=notify",
+        "EnvironmentFile=-/etc/default/ipvsadm-serve",
+        "ExecStartPre=/usr/sbin/ipvsadm serve check ${FILE}",
+        "ExecStart=/usr/sbin/ipvsadm serve $OPTIONS ${FILE}",
+        "ExecReload=/usr/sbin/ipvsadm serve reload",
+    ] {
+        assert!(
+            serve.lines().any(|l| l == line),
+            "ipvsadm-serve.service: no line {line}"
+        );
+    }
     // Run under its other name, the installed binary is ipvsadm-save.
     let out = Command::new(dest.join("usr/sbin/ipvsadm-save"))
         .arg("-x")
