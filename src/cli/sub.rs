@@ -357,7 +357,7 @@ with errors is refused and the running configuration stays.
                     read the connections of draining servers this often
                     (default 2)
   --wait SECONDS    how long to wait for another apply holding the table
-                    (default 60)
+                    (default 30; keep it below the systemd WatchdogSec)
 `serve status` lists every real server with its operating status (ONLINE,
 ERROR, DRAINING, NO_MONITOR), last result, latency and reason; `serve check`
 checks FILE and exits 0 (valid) or 1.
@@ -389,7 +389,7 @@ fn serve_main(args: &[String]) -> Result<i32, i32> {
         on_stop: OnStop::Leave,
         resync: std::time::Duration::from_secs(60),
         drain_poll: std::time::Duration::from_secs(2),
-        lock_wait: apply::lock::DEFAULT_WAIT,
+        lock_wait: std::time::Duration::from_secs(30),
     };
     let mut words: Vec<String> = Vec::new();
     let mut json = false;

@@ -32,7 +32,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// A real server of a service.
 pub type DestId = (ServiceKey, IpAddr, u16);
-type ProbeKey = (SocketAddr, Monitor);
+/// A probe: its target and its monitor (an index into `Engine::monitors`).
+type ProbeKey = (SocketAddr, u32);
 
 /// A probe's outcome as the event loop hears it.
 pub struct Report {
@@ -150,6 +151,11 @@ pub struct Engine {
     pub cfg: Config,
     probes: FastMap<ProbeKey, Probe>,
     by_id: FastMap<u64, ProbeKey>,
+    /// Every monitor seen, interned (probe keys hold the index).
+    monitors: Vec<Monitor>,
+    monitor_ids: FastMap<Monitor, u32>,
+    /// The monitor index of each service with health.
+    service_monitor: FastMap<ServiceKey, u32>,
     next_id: u64,
     quorum_up: FastMap<ServiceKey, bool>,
     draining: FastMap<DestId, Drain>,
@@ -172,8 +178,11 @@ pub struct Engine {
     pub file: String,
 }
 
-fn log(msg: &str) {
-    eprintln!("ipvsadm serve: {msg}");
+/// One line on stderr; a stderr that cannot be written (closed, full)
+/// never stops the daemon.
+pub fn log(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "ipvsadm serve: {msg}");
 }
 
 /// How a service is named in messages: as in `-L -n`.
@@ -217,6 +226,9 @@ impl Engine {
             cfg: Config::default(),
             probes: FastMap::default(),
             by_id: FastMap::default(),
+            monitors: Vec::new(),
+            monitor_ids: FastMap::default(),
+            service_monitor: FastMap::default(),
             next_id: 1,
             quorum_up: FastMap::default(),
             draining: FastMap::default(),
@@ -278,15 +290,26 @@ impl Engine {
     /// monitor) stays, started where new, stopped where gone.
     fn install(&mut self, cfg: Config) {
         let mut users: FastMap<ProbeKey, Vec<DestId>> = FastMap::default();
+        self.service_monitor.clear();
         for ws in &cfg.desired.services {
             let key = ws.service.key;
             let Some(h) = cfg.health.get(&key) else {
                 continue;
             };
+            let mid = match self.monitor_ids.get(&h.monitor) {
+                Some(&i) => i,
+                None => {
+                    let i = self.monitors.len() as u32;
+                    self.monitors.push(h.monitor.clone());
+                    self.monitor_ids.insert(h.monitor.clone(), i);
+                    i
+                }
+            };
+            self.service_monitor.insert(key, mid);
             for (d, _) in &ws.dests {
                 let (a, p) = cfg.target(&key, d.addr, d.port);
                 users
-                    .entry((SocketAddr::new(a, p), h.monitor.clone()))
+                    .entry((SocketAddr::new(a, p), mid))
                     .or_default()
                     .push((key, d.addr, d.port));
             }
@@ -311,7 +334,7 @@ impl Engine {
             }
             let id = self.next_id;
             self.next_id += 1;
-            let m = &k.1;
+            let m = &self.monitors[k.1 as usize];
             let tls = self
                 .tls_configs
                 .get(&(m.verify, m.ca_file.clone()))
@@ -323,9 +346,9 @@ impl Engine {
                 ident: (std::process::id() as u16) ^ (id as u16).wrapping_mul(40503),
             });
             let task = spawn_probe(id, spec, self.reports.clone());
-            self.by_id.insert(id, k.clone());
+            self.by_id.insert(id, k);
             self.probes.insert(
-                k.clone(),
+                k,
                 Probe {
                     id,
                     state: ProbeState::new(m.alpha),
@@ -344,9 +367,9 @@ impl Engine {
     }
 
     fn probe_of(&self, key: &ServiceKey, d: &Dest) -> Option<&Probe> {
-        let h = self.cfg.health.get(key)?;
+        let mid = *self.service_monitor.get(key)?;
         let (a, p) = self.cfg.target(key, d.addr, d.port);
-        self.probes.get(&(SocketAddr::new(a, p), h.monitor.clone()))
+        self.probes.get(&(SocketAddr::new(a, p), mid))
     }
 
     /// Sum of the weights of the live real servers of `key`.
@@ -603,7 +626,9 @@ impl Engine {
         let Some(p) = self.probes.get_mut(k) else {
             return;
         };
-        let changed = p.state.record(&r.outcome, &k.1, SystemTime::now());
+        let changed = p
+            .state
+            .record(&r.outcome, &self.monitors[k.1 as usize], SystemTime::now());
         if !changed {
             return;
         }
@@ -773,7 +798,10 @@ impl Engine {
     pub fn max_silence(&self) -> Duration {
         self.probes
             .keys()
-            .map(|k| k.1.delay + k.1.timeout)
+            .map(|k| {
+                let m = &self.monitors[k.1 as usize];
+                m.delay + m.timeout
+            })
             .max()
             .unwrap_or_default()
     }

@@ -51,12 +51,15 @@ pub struct Options {
     pub lock_wait: Duration,
 }
 
-fn log(msg: &str) {
-    eprintln!("ipvsadm serve: {msg}");
-}
+use engine::log;
 
 fn notify(states: &[sd_notify::NotifyState]) {
     let _ = sd_notify::notify(states);
+}
+
+fn log_raw(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Read and check FILE.
@@ -72,7 +75,7 @@ pub fn run(opts: Options) -> i32 {
         Ok(c) => c,
         Err(errors) => {
             for e in errors {
-                eprintln!("{e}");
+                log_raw(&e);
             }
             return 1;
         }
@@ -113,7 +116,7 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
         Ok(e) => e,
         Err(errors) => {
             for e in errors {
-                eprintln!("{e}");
+                log_raw(&e);
             }
             return 1;
         }
@@ -317,13 +320,15 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     0
 }
 
-/// Is the daemon working: checks reporting, the IPVS thread not stuck?
+/// Is the daemon working: checks reporting, the IPVS thread not stuck on
+/// one job for a whole watchdog period (so `--wait` must stay below it:
+/// 30 s against the unit's 60)?
 fn healthy(engine: &Engine, watchdog: Duration) -> bool {
     let silent_ok = engine.probe_count() == 0
         || engine.last_result.elapsed() < engine.max_silence() * 2 + watchdog;
     let kernel_ok = engine
         .kernel_busy_since
-        .is_none_or(|t| t.elapsed() < watchdog.max(Duration::from_secs(60)));
+        .is_none_or(|t| t.elapsed() < watchdog);
     silent_ok && kernel_ok
 }
 

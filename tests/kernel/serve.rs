@@ -41,6 +41,10 @@ struct Daemon {
 
 impl Daemon {
     fn start(text: &str, args: &[&str]) -> Daemon {
+        Daemon::start_with(text, args, &[])
+    }
+
+    fn start_with(text: &str, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = std::env::temp_dir().join(format!(
             "serve-{}-{}",
             std::process::id(),
@@ -62,6 +66,7 @@ impl Daemon {
             .args(["--drain-poll", "0.5"])
             .args(args)
             .arg(&file)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
@@ -907,5 +912,101 @@ fn no_control_socket_still_checks() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning: no control socket"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// sd_notify over a real datagram socket, as systemd listens: READY=1 after
+/// the first apply, WATCHDOG=1 while healthy, none while the IPVS thread is
+/// stuck (here: waiting for a table lock the test holds), RELOADING=1 and
+/// READY=1 around a reload, STOPPING=1 on SIGTERM.
+#[test]
+fn sd_notify_ready_watchdog_and_stuck() {
+    use std::os::unix::net::UnixDatagram;
+    let _g = fresh_netns();
+    local("198.51.100.1");
+    let _a = tcp_server("198.51.100.1:80");
+    let dir = std::env::temp_dir().join(format!("serve-notify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let t0 = Instant::now();
+    let mut d = Daemon::start_with(
+        &lines(&[
+            "-A -t 192.0.2.1:80 -s rr",
+            "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 1",
+            "#@ health -t 192.0.2.1:80 type=TCP delay=0.5 timeout=0.4",
+        ]),
+        &["--wait", "20", "--resync", "3600"],
+        &[
+            ("NOTIFY_SOCKET", path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "2000000"),
+        ],
+    );
+    let mut msgs: Vec<(Duration, String)> = Vec::new();
+    let collect = |until: Duration, msgs: &mut Vec<(Duration, String)>| {
+        let end = Instant::now() + until;
+        let mut buf = [0u8; 4096];
+        while Instant::now() < end {
+            if let Ok(n) = sock.recv(&mut buf) {
+                msgs.push((
+                    t0.elapsed(),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                ));
+            }
+        }
+    };
+    collect(Duration::from_secs(4), &mut msgs);
+    assert!(msgs[0].1.starts_with("READY=1\n"), "{msgs:?}");
+    let pings = |msgs: &[(Duration, String)]| {
+        msgs.iter()
+            .filter(|m| m.1 == "WATCHDOG=1\n")
+            .map(|m| m.0)
+            .collect::<Vec<_>>()
+    };
+    assert!(pings(&msgs).len() >= 3, "{msgs:?}");
+
+    // Hold the table lock; a reload's resync waits for it (up to --wait).
+    let lock = ipvsadm_rs::apply::lock::Lock::acquire(Duration::from_secs(10)).unwrap();
+    let held_from = t0.elapsed();
+    d.signal(libc::SIGHUP);
+    collect(Duration::from_secs(7), &mut msgs);
+    drop(lock);
+    let released = t0.elapsed();
+    collect(Duration::from_secs(4), &mut msgs);
+    let all = pings(&msgs);
+    let gap = all
+        .windows(2)
+        .filter(|w| w[1] > held_from)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap();
+    let normal = all
+        .windows(2)
+        .filter(|w| w[1] < held_from)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap();
+    println!(
+        "watchdog pings: longest gap {:.2} s before the lock, {:.2} s while it was held ({:.2} s)",
+        normal.as_secs_f64(),
+        gap.as_secs_f64(),
+        (released - held_from).as_secs_f64()
+    );
+    assert!(gap >= Duration::from_secs(3), "no pause: {msgs:?}");
+    assert!(
+        all.last().unwrap() > &released,
+        "pings did not resume: {msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.1.starts_with("RELOADING=1\nMONOTONIC_USEC=")),
+        "{msgs:?}"
+    );
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(), 0);
+    collect(Duration::from_millis(500), &mut msgs);
+    assert!(msgs.iter().any(|m| m.1 == "STOPPING=1\n"), "{msgs:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
