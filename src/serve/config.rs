@@ -154,11 +154,48 @@ impl Config {
 
 /// Read FILE (`file` names it in messages).
 pub fn read(text: &str, file: &str) -> Result<Config, Vec<String>> {
-    if desired::is_json(text) {
-        read_json(text, file)
+    let json = desired::is_json(text);
+    let cfg = if json {
+        read_json(text, file)?
     } else {
-        read_rules(text, file)
+        read_rules(text, file)?
+    };
+    let errors = check_targets(&cfg, file, json);
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(errors)
     }
+}
+
+/// Every checked real server has a port to check (fwmark services' real
+/// servers often have none: they need `monitor_port`).
+fn check_targets(cfg: &Config, file: &str, json: bool) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (i, ws) in cfg.desired.services.iter().enumerate() {
+        let key = ws.service.key;
+        let Some(h) = cfg.health.get(&key) else {
+            continue;
+        };
+        if matches!(h.monitor.kind, CheckType::Ping | CheckType::Misc) {
+            continue;
+        }
+        for (j, (d, line)) in ws.dests.iter().enumerate() {
+            if cfg.target(&key, d.addr, d.port).1 == 0 {
+                let msg = format!(
+                    "real server {} has port 0: a {} check needs monitor_port",
+                    SocketAddr::new(d.addr, d.port),
+                    h.monitor.kind.name()
+                );
+                errors.push(if json {
+                    format!("{file}: services[{i}].dests[{j}]: {msg}")
+                } else {
+                    format!("{file}:{line}: {msg}")
+                });
+            }
+        }
+    }
+    errors
 }
 
 /// Collects `key=value` settings into a [`Health`].
@@ -856,6 +893,22 @@ mod tests {
             read(&bad, "f.json").unwrap_err(),
             vec!["f.json: services[0].health_monitor.timeout: must be below delay (3 s ≥ 3 s)"]
         );
+    }
+
+    #[test]
+    fn fwmark_servers_need_a_port() {
+        let text = "-A -f 7 -s rr
+-a -f 7 -r 198.51.100.1:0 -g
+-a -f 7 -r 198.51.100.2:0 -g
+#@ health -f 7 type=TCP delay=2 timeout=1
+#@ health -f 7 -r 198.51.100.2 monitor_port=443
+";
+        assert_eq!(
+            read(text, "f").unwrap_err(),
+            vec!["f:2: real server 198.51.100.1:0 has port 0: a TCP check needs monitor_port"]
+        );
+        let ping = text.replace("type=TCP", "type=PING");
+        assert!(read(&ping, "f").is_ok());
     }
 
     #[test]

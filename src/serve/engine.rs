@@ -161,6 +161,8 @@ pub struct Engine {
     draining: FastMap<DestId, Drain>,
     /// The real servers of each service as last written.
     applied: FastMap<ServiceKey, Vec<Dest>>,
+    /// Edits not yet sent ([`Engine::flush`]).
+    pending: Vec<Op>,
     /// The operating status last logged for each real server.
     status_of: FastMap<DestId, &'static str>,
     tls_configs: FastMap<(bool, Option<String>), Arc<rustls::ClientConfig>>,
@@ -233,6 +235,7 @@ impl Engine {
             quorum_up: FastMap::default(),
             draining: FastMap::default(),
             applied: FastMap::default(),
+            pending: Vec::new(),
             status_of: FastMap::default(),
             tls_configs: FastMap::default(),
             kernel,
@@ -507,7 +510,14 @@ impl Engine {
             }
         }
         self.applied.insert(*key, want);
-        if !ops.is_empty() {
+        self.pending.extend(ops);
+    }
+
+    /// Send the edits collected since the last flush as one batch (many
+    /// servers failing together make one netlink exchange, not one each).
+    pub fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let ops = std::mem::take(&mut self.pending);
             self.send(Job::Ops(ops));
         }
     }
@@ -537,6 +547,8 @@ impl Engine {
 
     /// Make the whole table match: the FILE with health applied.
     pub fn resync(&mut self) {
+        // Edits planned before go first (the resync plans from scratch).
+        self.flush();
         self.resync_wanted = false;
         let mut want = Desired::default();
         for ws in &self.cfg.desired.services {

@@ -192,6 +192,7 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                         Err(_) => break,
                     }
                 }
+                engine.flush();
             }
             Some(reply) = k_rx.recv() => {
                 engine.kernel_done();
@@ -234,7 +235,10 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                             let _ = tx.send(msg);
                         }
                     }
-                    Reply::Dests(Ok(read)) => engine.drain_read(read),
+                    Reply::Dests(Ok(read)) => {
+                        engine.drain_read(read);
+                        engine.flush();
+                    }
                     Reply::Dests(Err(e)) => log(&format!("reading draining real servers failed: {e}; retrying")),
                 }
             }

@@ -338,6 +338,11 @@ fn tcp_checks_fall_and_rise() {
         ),
         "{log}"
     );
+    // Linux 6.1's default expire_nodest_conn=0 defeats draining: said.
+    assert!(
+        log.contains("warning: net.ipv4.vs.expire_nodest_conn=0"),
+        "{log}"
+    );
     // The text status names both.
     let o = ours(
         &["serve", "status", "--socket", d.sock.to_str().unwrap()],
