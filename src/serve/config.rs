@@ -555,10 +555,15 @@ fn read_rules(text: &str, file: &str) -> Result<Config, Vec<String>> {
     let mut seen_server: FastMap<(ServiceKey, IpAddr, u16), usize> = FastMap::default();
     for (i, raw) in crate::lang::rules::lines(text).enumerate() {
         let line = i + 1;
-        let Some(rest) = raw.trim_start().strip_prefix("#@") else {
+        let at = |msg: String| format!("{file}:{line}: {msg}");
+        let Some(rest) = raw.strip_prefix("#@") else {
+            if raw.trim_start().starts_with("#@") {
+                // ipvsadm-restore and Debian's init script drop only lines
+                // whose first character is `#`.
+                errors.push(at("a `#@` line must start at the first column".into()));
+            }
             continue;
         };
-        let at = |msg: String| format!("{file}:{line}: {msg}");
         let w = match words(rest) {
             Ok(w) => w,
             Err(e) => {
@@ -826,6 +831,7 @@ mod tests {
 #@ health -u 192.0.2.1:80 type=FOO delay=2 timeout=1 max_retries=11 expected_codes=20
 #@ health -t 192.0.2.1:80 -r 198.51.100.7:80 monitor_port=1
 #@ nonsense
+  #@ health -t 192.0.2.1:80 type=TCP delay=2 timeout=1
 ";
         let e = read(bad, "f").unwrap_err();
         assert_eq!(
@@ -839,6 +845,7 @@ mod tests {
                 "f:4: health for a service the file does not define",
                 "f:5: a real server the file does not define",
                 "f:6: unknown directive `#@ nonsense` (only `#@ health`)",
+                "f:7: a `#@` line must start at the first column",
             ]
         );
     }

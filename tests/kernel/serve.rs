@@ -1015,3 +1015,34 @@ fn sd_notify_ready_watchdog_and_stuck() {
     assert!(msgs.iter().any(|m| m.1 == "STOPPING=1\n"), "{msgs:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A serve FILE in rules form is still a rules file for ipvsadm 1.31's
+/// ipvsadm-restore (which drops `#` lines) and for `ipvsadm apply`: both
+/// build the same table from it.
+#[test]
+fn rules_file_restores_with_ipvsadm_restore() {
+    let _g = fresh_netns();
+    let text = lines(&[
+        "-A -t 192.0.2.1:80 -s wrr",
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 2",
+        "#@ health -t 192.0.2.1:80 type=HTTP delay=5 timeout=2 url_path=/health expected_codes=200-204",
+        "#@ health -t 192.0.2.1:80 -r 198.51.100.1:80 monitor_port=8080",
+        "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1",
+        "#@ health -u 192.0.2.1:53 type=MISC delay=10 timeout=3 command=\"exit 0\"",
+        "-A -u 192.0.2.1:53 -s rr",
+    ]);
+    let want = [
+        "-A -t 192.0.2.1:80 -s wrr",
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 2",
+        "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 1",
+        "-A -u 192.0.2.1:53 -s rr",
+    ];
+    let restore = oracle_bin().replace("ipvsadm", "ipvsadm-restore");
+    let o = run_tool(&restore, "ipvsadm-restore", &[] as &[&str], Some(&text));
+    assert_eq!((o.status, o.stderr.as_str()), (0, ""), "{}", o.stdout);
+    assert_saved(&want);
+    oracle(&["-C"]);
+    let o = ours(&["apply", "-"], Some(&text));
+    assert_eq!((o.status, o.stderr.as_str()), (0, ""));
+    assert_saved(&want);
+}
