@@ -554,13 +554,7 @@ impl Engine {
         for ws in &self.cfg.desired.services {
             let _ = want.add(Item::Service(ws.service.clone()), ws.line, "");
         }
-        let keys: Vec<ServiceKey> = self
-            .cfg
-            .desired
-            .services
-            .iter()
-            .map(|w| w.service.key)
-            .collect();
+        let keys = self.services();
         for key in &keys {
             let eff = self.effective(key);
             for d in &eff {
@@ -656,13 +650,7 @@ impl Engine {
 
     /// Log every real server's starting status.
     pub fn log_all(&mut self) {
-        let keys: Vec<ServiceKey> = self
-            .cfg
-            .desired
-            .services
-            .iter()
-            .map(|w| w.service.key)
-            .collect();
+        let keys = self.services();
         for k in keys {
             self.log_changes(&k);
         }
@@ -1061,26 +1049,14 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::config::CheckType;
 
     fn monitor(rise: u32, fall: u32) -> Monitor {
-        Monitor {
-            kind: CheckType::Tcp,
-            delay: Duration::from_secs(1),
-            timeout: Duration::from_millis(500),
-            rise,
-            fall,
-            alpha: false,
-            http_method: "GET".into(),
-            url_path: "/".into(),
-            expected_codes: vec![(200, 200)],
-            http_version: "1.0",
-            domain_name: None,
-            verify: false,
-            ca_file: None,
-            command: None,
-            misc_dynamic: false,
-        }
+        let text = format!(
+            "-A -t 192.0.2.1:80\n#@ health -t 192.0.2.1:80 type=TCP delay=1 timeout=0.5 \
+             max_retries={rise} max_retries_down={fall}\n"
+        );
+        let cfg = crate::serve::config::read(&text, "t").unwrap();
+        cfg.health.into_values().next().unwrap().monitor
     }
 
     fn outcome(ok: bool) -> Outcome {
