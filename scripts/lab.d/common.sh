@@ -124,7 +124,7 @@ lab_teardown() {
     for link in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '$2 ~ /^lab-/ { print $2 }'); do
         ip link del "$link" 2>/dev/null || true
     done
-    rm -rf "${LAB_TMP:?}"/www-*
+    rm -rf "${LAB_TMP:?}"/www-* "${LAB_TMP:?}"/failover
 }
 
 # ---- topologies -------------------------------------------------------------
@@ -264,4 +264,308 @@ lab_expect_same() {
             lab_fail "request $((i + 1)) answered by '${LAB_ANSWERS[$i]}', request 1 by '$first'"
     done
     echo "$first"
+}
+
+# ---- failover: ipvsadm serve, a client that keeps requesting, a timeline ----
+# Times are milliseconds since LAB_T0 (lab_clock_start). The files live in
+# $LAB_FO: serve.log (the daemon's output, each line prefixed with its time),
+# serve.rc (its exit status, once it ended), requests (client-poll.sh's
+# "START END ANSWER" lines), events ("TIME TEXT": what the scenario did or saw).
+
+LAB_FO="$LAB_TMP/failover"
+
+# lab_clock_start: time 0 of the timeline is now.
+lab_clock_start() {
+    LAB_T0="$EPOCHREALTIME"
+    LAB_T0US=$((10#${LAB_T0/[.,]/}))
+}
+
+# lab_now: LAB_NOW = milliseconds since LAB_T0 (no subshell).
+lab_now() {
+    local t="$EPOCHREALTIME"
+    LAB_NOW=$(((10#${t/[.,]/} - LAB_T0US) / 1000))
+}
+
+# lab_stamp: copy stdin to stdout, each line prefixed with lab_now's time.
+lab_stamp() {
+    local line
+    while IFS= read -r line; do
+        lab_now
+        printf '%d %s\n' "$LAB_NOW" "$line"
+    done
+}
+
+# lab_event [TIME] TEXT: note TEXT on the timeline (default time: now).
+lab_event() {
+    local t
+    if [ "$#" -ge 2 ]; then
+        t="$1"
+        shift
+    else
+        lab_now
+        t="$LAB_NOW"
+    fi
+    printf '%d %s\n' "$t" "$*" >>"$LAB_FO/events"
+}
+
+# lab_serve_start NS NAME=VALUE...: director-serve.sh in NS, in the
+# background; its output goes, time-stamped, to $LAB_FO/serve.log and its
+# exit status to $LAB_FO/serve.rc.
+lab_serve_start() {
+    local ns="$1"
+    shift
+    printf '  [%s]# %s &\n' "$ns" "$(lab_cmdline director-serve.sh "$@")"
+    (
+        st=0
+        ip netns exec "$ns" "$LAB_D/director-serve.sh" "$@" </dev/null 2>&1 || st=$?
+        echo "$st" >"$LAB_FO/serve.rc"
+    ) | lab_stamp >"$LAB_FO/serve.log" &
+}
+
+# lab_serve_log_time AFTER SERVER STATE: the time of the daemon's first line
+# at or after AFTER saying SERVER (IP:PORT) went to STATE; empty if none yet.
+lab_serve_log_time() {
+    awk -v a="$1" -v s=" -> $2: " -v st=" -> $3 " \
+        '$1 >= a && index($0, s) && index($0, st) { print $1; exit }' "$LAB_FO/serve.log"
+}
+
+# lab_weight NS SERVER: SERVER's (IP:PORT) weight in the VIP:80 service of
+# NS's table; empty if it is not there.
+lab_weight() {
+    lab_in "$1" ipvsadm -L -n -t "$LAB_VIP:80" 2>/dev/null |
+        awk -v r="$2" '$1 == "->" && $2 == r { print $4; exit }'
+}
+
+# lab_client_start: client-poll.sh in lab-client, in the background, until
+# lab_client_stop; one request about every 0.15 s. WAIT=2: an emulated VM
+# that stalls for a moment must not turn a slow answer into a failure.
+lab_client_start() {
+    printf '  [lab-client]# %s &\n' \
+        "$(lab_cmdline client-poll.sh VIP="$LAB_VIP" INTERVAL=0.15 WAIT=2 STOP="$LAB_FO/stop" DURATION=150)"
+    lab_in lab-client "$LAB_D/client-poll.sh" VIP="$LAB_VIP" INTERVAL=0.15 WAIT=2 \
+        STOP="$LAB_FO/stop" DURATION=150 T0="$LAB_T0" </dev/null >>"$LAB_FO/requests" 2>&1 &
+    LAB_CLIENT_PID=$!
+}
+
+# lab_client_stop: end client-poll.sh (its last requests finish first).
+lab_client_stop() {
+    [ -n "${LAB_CLIENT_PID:-}" ] || return 0
+    : >"$LAB_FO/stop"
+    wait "$LAB_CLIENT_PID" || true
+    LAB_CLIENT_PID=""
+}
+
+# lab_requests FROM [TO] [ANSWER]: how many requests that started in
+# [FROM, TO) have ended (with ANSWER, if given: "Webserver 1", FAIL, ...).
+lab_requests() {
+    awk -v f="$1" -v t="${2:-}" -v w="${3:-}" '
+        { a = $3; for (i = 4; i <= NF; i++) a = a " " $i }
+        $1 >= f && (t == "" || $1 < t + 0) && (w == "" || a == w) { n++ }
+        END { print n + 0 }' "$LAB_FO/requests"
+}
+
+# lab_first_answer FROM ANSWER: the start time of the first request started
+# at or after FROM that got ANSWER; empty if none (yet).
+lab_first_answer() {
+    sort -n "$LAB_FO/requests" | awk -v f="$1" -v w="$2" '
+        { a = $3; for (i = 4; i <= NF; i++) a = a " " $i }
+        $1 >= f && a == w { print $1; exit }'
+}
+
+# lab_timeline: the events, the daemon's lines and the requests in time
+# order; runs of requests between two lines on one line, one symbol each.
+lab_timeline() {
+    lab_log "  timeline (ms since ipvsadm serve started; requests by start time:"
+    lab_log "  1 / 2 = answered by Webserver 1 / 2, x = failed at once (refused),"
+    lab_log "  T = failed after hanging until nc gave up (-w 2); the daemon's lines"
+    lab_log "  are stamped when read from its stderr, the table's state when a poll"
+    lab_log "  of ipvsadm -L -n first showed it: both a little late):"
+    {
+        awk '{ t = $1; $1 = ""; print t, 0, "E" $0 }' "$LAB_FO/events"
+        # the daemon's lines, not the role's (commands, the rules it wrote)
+        awk '/^[0-9]+ (\+ |  )/ { next } { t = $1; $1 = ""; sub(/^ ipvsadm serve: /, " daemon: "); print t, 0, "E" $0 }' "$LAB_FO/serve.log"
+        awk '{ print $1, 1, "R", $2, $3 " " $4 }' "$LAB_FO/requests"
+    } | sort -s -n -k1,1 -k2,2 | awk '
+        function flush() {
+            if (n) printf "  %7d  requests %-40s (%d up to %d)\n", t0, runs, n, tend
+            n = 0; runs = ""
+        }
+        $3 == "R" {
+            sym = ($5 == "Webserver") ? $6 : (($4 - $1 >= 500) ? "T" : "x")
+            if (n == 0) t0 = $1
+            runs = runs (n ? " " : "") sym; n++; tend = $1
+            if (n == 20) flush()
+            next
+        }
+        {
+            flush()
+            line = $0; sub(/^[0-9]+ 0 E /, "", line)
+            printf "  %7d  %s\n", $1, line
+        }
+        END { flush() }'
+}
+
+# lab_until SECS CMD...: run CMD every 0.1 s until it succeeds (status 0) or
+# SECS seconds have passed (status 1).
+lab_until() {
+    local secs="$1" t end
+    shift
+    t="$EPOCHREALTIME"
+    end=$((10#${t/[.,]/} + secs * 1000000))
+    while ! "$@" >/dev/null 2>&1; do
+        t="$EPOCHREALTIME"
+        [ "$((10#${t/[.,]/}))" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
+
+# lab_fo_ended FROM N: at least N requests started at or after FROM have ended.
+lab_fo_ended() {
+    [ "$(lab_requests "$1")" -ge "$2" ]
+}
+
+# lab_fo_fail REASON: stop the client, show the timeline so far, fail.
+lab_fo_fail() {
+    lab_client_stop
+    lab_log "  FAILED: $*"
+    lab_log ""
+    lab_timeline
+    lab_fail "$@"
+}
+
+# lab_fo_secs T1 T0: T1 - T0 (ms) in seconds, 2 decimals.
+lab_fo_secs() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a - b) / 1000 }'
+}
+
+# lab_fo_watch STATE WEIGHT SINCE: wait (30 s from SINCE at most) until the
+# daemon has logged that web server 2 went to STATE and the director's table
+# shows WEIGHT for it; sets LAB_FO_LOGGED and LAB_FO_SEEN (the times).
+lab_fo_watch() {
+    local state="$1" weight="$2" since="$3" rs2="$LAB_RS2_NAT:80" w
+    LAB_FO_LOGGED=""
+    LAB_FO_SEEN=""
+    while :; do
+        [ -n "$LAB_FO_LOGGED" ] || LAB_FO_LOGGED="$(lab_serve_log_time "$since" "$rs2" "$state")"
+        if [ -z "$LAB_FO_SEEN" ]; then
+            w="$(lab_weight lab-dir "$rs2")" || w=""
+            lab_now
+            [ "$w" != "$weight" ] || LAB_FO_SEEN="$LAB_NOW"
+        fi
+        [ -z "$LAB_FO_LOGGED" ] || [ -z "$LAB_FO_SEEN" ] || return 0
+        [ ! -s "$LAB_FO/serve.rc" ] ||
+            lab_fo_fail "ipvsadm serve exited (status $(cat "$LAB_FO/serve.rc")) while web server 2 should go $state"
+        lab_now
+        [ "$((LAB_NOW - since))" -lt 30000 ] ||
+            lab_fo_fail "30 s after t=$since ms, web server 2: daemon log says $state: ${LAB_FO_LOGGED:-no}, table weight $weight: ${LAB_FO_SEEN:-no} (it is '$w')"
+        sleep 0.1
+    done
+}
+
+# lab_fo_phase kill|link: take web server 2 out (kill its httpd, or cut its
+# link: its bridge port goes down), wait for the daemon to set weight 0,
+# let the client go on for 8 requests, repair it, wait for ONLINE, weight 1
+# and an answer from Webserver 2. Sets the array FO_kill / FO_link: times of
+# (break, ERROR logged, weight 0 seen, repair, ONLINE logged, weight 1 seen,
+# start of the first request Webserver 2 answered after the repair).
+lab_fo_phase() {
+    local phase="$1" sock="$LAB_FO/serve.sock" t_break t_fix t_ws2 err w0 on w1 pids
+    lab_log ""
+    lab_now
+    t_break="$LAB_NOW"
+    case "$phase" in
+        kill)
+            lab_event "** kill web server 2's httpd: connections to $LAB_RS2_NAT:80 are refused"
+            pids="$(ip netns pids lab-rs2 | tr '\n' ' ')"
+            # shellcheck disable=SC2086 # a list of pids
+            lab_run lab-rs2 kill $pids
+            ;;
+        link)
+            lab_event "** cut web server 2's link (its bridge port rs2-eth0 down): requests to it hang"
+            printf '  [root]# ip link set rs2-eth0 down   (web server 2 loses its link)\n'
+            ip link set rs2-eth0 down
+            ;;
+    esac
+    lab_fo_watch ERROR 0 "$t_break"
+    err="$LAB_FO_LOGGED"
+    w0="$LAB_FO_SEEN"
+    lab_event "$w0" "director's table: $LAB_RS2_NAT:80 weight 0 (seen by ipvsadm -L -n)"
+    lab_run lab-dir ipvsadm -L -n
+    lab_run lab-dir ipvsadm serve status --socket "$sock"
+    lab_until 30 lab_fo_ended "$w0" 8 || lab_fo_fail "fewer than 8 requests ended in 30 s after weight 0"
+
+    lab_now
+    t_fix="$LAB_NOW"
+    case "$phase" in
+        kill)
+            lab_event "** start web server 2's httpd again"
+            lab_role lab-rs2 webserver.sh BODY="Webserver 2" DOCROOT="$LAB_TMP/www-rs2"
+            ;;
+        link)
+            lab_event "** web server 2's link back up"
+            printf '  [root]# ip link set rs2-eth0 up\n'
+            ip link set rs2-eth0 up
+            ;;
+    esac
+    lab_fo_watch ONLINE 1 "$t_fix"
+    on="$LAB_FO_LOGGED"
+    w1="$LAB_FO_SEEN"
+    lab_event "$w1" "director's table: $LAB_RS2_NAT:80 weight 1 (seen by ipvsadm -L -n)"
+    lab_run lab-dir ipvsadm serve status --socket "$sock"
+    lab_until 30 lab_first_answer_is "$t_fix" ||
+        lab_fo_fail "no answer from Webserver 2 within 30 s after the repair"
+    t_ws2="$(lab_first_answer "$t_fix" "Webserver 2")"
+    lab_event "$t_ws2" "first request answered by Webserver 2 again"
+    lab_log "  [lab-client] Webserver 2 answers again (a request started at t=$t_ws2 ms)"
+    # shellcheck disable=SC2034 # read by scn_failover and through namerefs
+    case "$phase" in
+        kill) FO_kill=("$t_break" "$err" "$w0" "$t_fix" "$on" "$w1" "$t_ws2") ;;
+        link) FO_link=("$t_break" "$err" "$w0" "$t_fix" "$on" "$w1" "$t_ws2") ;;
+    esac
+}
+
+# lab_first_answer_is FROM: Webserver 2 answered a request started at or
+# after FROM.
+lab_first_answer_is() {
+    [ -n "$(lab_first_answer "$1" "Webserver 2")" ]
+}
+
+# lab_fo_summary PHASE TITLE: what the client saw and how long it took.
+lab_fo_summary() {
+    local -n t="FO_$1"
+    lab_log "  $2 at t=${t[0]}:"
+    lab_log "    taken out: ERROR logged at t=${t[1]} ($(lab_fo_secs "${t[1]}" "${t[0]}") s after), weight 0 seen in the table at t=${t[2]} ($(lab_fo_secs "${t[2]}" "${t[0]}") s)"
+    awk -v b="${t[0]}" -v w="${t[2]}" -v f="${t[3]}" '
+        { a = $3; for (i = 4; i <= NF; i++) a = a " " $i }
+        $1 >= b && $1 < w { n++; if (a == "FAIL") { nf++; d += $2 - $1; if ($2 - $1 > m) m = $2 - $1; last = $1 } }
+        $1 >= w && $1 < f { if (!n2++) first = $1; if (a == "Webserver 1") n21++ }
+        END {
+            printf "    gap: %d of the %d requests started in those %.2f s failed", nf, n, (w - b) / 1000
+            if (nf) printf ", %.2f s of waiting on them in all (longest %.2f s);\n    the last one routed to web server 2 started at t=%d (%.2f s after)", d / 1000, m / 1000, last, (last - b) / 1000
+            printf "\n    avoided: from t=%d (the first request after weight 0) to the repair, %d of %d requests answered by Webserver 1\n", first, n21, n2
+        }' "$LAB_FO/requests"
+    lab_log "    rejoin: repaired at t=${t[3]}; ONLINE logged at t=${t[4]} ($(lab_fo_secs "${t[4]}" "${t[3]}") s after), weight 1 seen at t=${t[5]} ($(lab_fo_secs "${t[5]}" "${t[3]}") s), first answer from Webserver 2 to a request started at t=${t[6]} ($(lab_fo_secs "${t[6]}" "${t[3]}") s)"
+}
+
+# lab_fo_last_fail PHASE: the start of the last failed request between the
+# failure and the repair of PHASE; empty if none.
+lab_fo_last_fail() {
+    local -n t="FO_$1"
+    awk -v b="${t[0]}" -v f="${t[3]}" '$1 >= b && $1 < f && $3 == "FAIL" && $1 > l { l = $1 } END { if (l != "") print l }' "$LAB_FO/requests"
+}
+
+# lab_fo_check PHASE: from weight 0 in the table to the repair, every
+# request was answered by Webserver 1; prints ok / FAILED (LAB_FO_REASON).
+lab_fo_check() {
+    local -n t="FO_$1"
+    local n n1
+    n="$(lab_requests "${t[2]}" "${t[3]}")"
+    n1="$(lab_requests "${t[2]}" "${t[3]}" "Webserver 1")"
+    if [ "$n" -ge 1 ] && [ "$n1" -eq "$n" ]; then
+        lab_log "  ok: $1: ERROR after $(lab_fo_secs "${t[1]}" "${t[0]}") s (limit 30 s); between weight 0 and the repair $n of $n requests answered by Webserver 1; Webserver 2 answered again $(lab_fo_secs "${t[6]}" "${t[3]}") s after the repair (limit 30 s)"
+        return 0
+    fi
+    LAB_FO_REASON="$1: $n1 of $n requests started between weight 0 and the repair answered by Webserver 1"
+    lab_log "  FAILED: $LAB_FO_REASON"
+    return 1
 }

@@ -15,7 +15,7 @@ LAB_D="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$LAB_D/common.sh"
 
-LAB_SCENARIOS=(nat dr tun wrr lc sh persistence ha)
+LAB_SCENARIOS=(nat dr tun wrr lc sh persistence ha failover)
 declare -A LAB_TITLE=(
     [nat]="NAT (masquerading), round robin"
     [dr]="direct routing, round robin"
@@ -25,6 +25,7 @@ declare -A LAB_TITLE=(
     [sh]="source hashing: a client address sticks to one server"
     [persistence]="persistent service (-p): one client sticks to one server"
     [ha]="two directors, connection sync daemon master -> backup"
+    [failover]="ipvsadm serve health checks: a failed web server gets weight 0, then comes back"
 )
 
 # ---- scenarios (each runs in a subshell with set -e; lab_fail ends it) -----
@@ -171,6 +172,92 @@ scn_ha() {
     lab_run lab-dir-a ipvsadm --stop-daemon master
     lab_run lab-dir-b ipvsadm --stop-daemon backup
     [ -n "$seen" ] || lab_fail "director B's 'ipvsadm -L -n -c' has no ESTABLISHED $conn after 12 s"
+}
+
+# failover: `ipvsadm serve` keeps the NAT service with an HTTP monitor
+# (delay 1 s, timeout 0.5 s, ERROR after 2 failures, ONLINE after 2
+# successes) while the client starts a request about every 0.15 s, each on
+# its own (client-poll.sh). Web server 2 fails twice: its httpd is killed
+# (requests sent to it are refused at once), later its link is cut
+# (requests hang until nc gives up; the checks time out). Checked: both
+# servers answer before; the daemon sets weight 0 within 30 s; from the
+# moment the director's table shows weight 0 until the repair every request
+# is answered by Webserver 1; after the repair Webserver 2 answers again
+# within 30 s; SIGTERM ends the daemon with status 0. The VM is emulated
+# (slow, noisy): other times are measured and printed, not asserted.
+scn_failover() {
+    local sock="$LAB_FO/serve.sock" pid rc="" reason="" n n1 n2 nf phase t
+    local health="type=HTTP delay=1 timeout=0.5 max_retries=2 max_retries_down=2 url_path=/ expected_codes=200"
+    rm -rf "$LAB_FO"
+    mkdir -p "$LAB_FO"
+    : >"$LAB_FO/events"
+    : >"$LAB_FO/requests"
+    lab_topo_nat
+    lab_clock_start
+    lab_event "[lab-dir] ipvsadm serve starts"
+    lab_serve_start lab-dir VIP="$LAB_VIP" REALSERVERS="$LAB_RS1_NAT $LAB_RS2_NAT" HEALTH="$health" \
+        RULES="$LAB_FO/serve.rules" SOCKET="$sock"
+    lab_until 30 lab_in lab-dir ipvsadm serve status --socket "$sock" ||
+        lab_fo_fail "ipvsadm serve did not answer on $sock within 30 s"
+    sed 's/^[0-9]* /    /' "$LAB_FO/serve.log"
+    lab_run lab-dir ipvsadm -L -n
+    lab_run lab-dir ipvsadm serve status --socket "$sock"
+
+    lab_client_start
+    lab_log "  (both servers answer, alternately, for 12 requests; then web server 2 fails)"
+    lab_until 30 lab_fo_ended 0 12 || lab_fo_fail "the client got fewer than 12 answers in 30 s"
+    lab_fo_phase kill
+    lab_fo_phase link
+    lab_fo_ended "${FO_link[6]}" 4 || lab_until 30 lab_fo_ended "${FO_link[6]}" 4 || true
+    lab_client_stop
+
+    pid="$(lab_in lab-dir ipvsadm serve status --json --socket "$sock" |
+        awk -F'[:,]' '$1 ~ /"pid"/ { gsub(/ /, "", $2); print $2; exit }')" || pid=""
+    [ -n "$pid" ] || lab_fo_fail "no pid in ipvsadm serve status --json"
+    lab_event "** SIGTERM to ipvsadm serve (pid $pid)"
+    printf '  [lab-dir]# kill -TERM %s   (ipvsadm serve)\n' "$pid"
+    kill -TERM "$pid"
+    lab_until 30 test -s "$LAB_FO/serve.rc" || lab_fo_fail "ipvsadm serve still running 30 s after SIGTERM"
+    rc="$(cat "$LAB_FO/serve.rc")"
+    lab_event "ipvsadm serve exited with status $rc"
+
+    for phase in kill link; do
+        t="$(lab_fo_last_fail "$phase")"
+        [ -z "$t" ] || lab_event "$t" "(the last request routed to web server 2 before weight 0 starts: it fails)"
+    done
+    lab_log ""
+    lab_timeline
+    lab_log ""
+    lab_fo_summary kill "web server 2's httpd killed (connections refused)"
+    lab_fo_summary link "web server 2's link cut (requests hang)"
+    lab_log "  Octavia (seed 002; delay 5, max_retries 2, timeout 10): a dead member kept getting its"
+    lab_log "  round-robin share of requests, which hung, for ~18 s. Here (delay 1, max_retries_down 2,"
+    lab_log "  timeout 0.5): $(lab_fo_secs "${FO_kill[2]}" "${FO_kill[0]}") s after the kill, $(lab_fo_secs "${FO_link[2]}" "${FO_link[0]}") s after the link cut (until weight 0 was seen;"
+    lab_log "  expected about delay x max_retries_down = 2 s, + timeout when the checks hang, + VM lag)."
+    lab_log ""
+
+    # the checks (before the kill: the requests that ended before it)
+    n="$(awk -v k="${FO_kill[0]}" '$2 < k { n++ } END { print n + 0 }' "$LAB_FO/requests")"
+    n1="$(awk -v k="${FO_kill[0]}" '$2 < k && $3 " " $4 == "Webserver 1" { n++ } END { print n + 0 }' "$LAB_FO/requests")"
+    n2="$(awk -v k="${FO_kill[0]}" '$2 < k && $3 " " $4 == "Webserver 2" { n++ } END { print n + 0 }' "$LAB_FO/requests")"
+    if [ "$n1" -ge 1 ] && [ "$n2" -ge 1 ] && [ "$((n1 + n2))" -eq "$n" ]; then
+        lab_log "  ok: before the kill, $n requests: $n1 answered by Webserver 1, $n2 by Webserver 2"
+    else
+        reason="${reason:-before the kill: $n requests, $n1 answered by Webserver 1, $n2 by Webserver 2}"
+        lab_log "  FAILED: $reason"
+    fi
+    for phase in kill link; do
+        lab_fo_check "$phase" || reason="${reason:-$LAB_FO_REASON}"
+    done
+    nf="$(lab_requests 0 "" FAIL)"
+    lab_log "  (the client made $(lab_requests 0) requests, $nf failed)"
+    if [ "$rc" = 0 ]; then
+        lab_log "  ok: ipvsadm serve exited with status 0 on SIGTERM"
+    else
+        reason="${reason:-ipvsadm serve exited with status $rc on SIGTERM, expected 0}"
+        lab_log "  FAILED: ipvsadm serve exited with status $rc on SIGTERM"
+    fi
+    [ -z "$reason" ] || lab_fail "$reason"
 }
 
 # ---- runner -----------------------------------------------------------------
