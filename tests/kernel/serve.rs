@@ -309,10 +309,14 @@ fn tcp_checks_fall_and_rise() {
             "-A -t 192.0.2.1:80 -s rr",
             "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 3",
             "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 2",
+            // Unreachable: routed into dummy0, where SYNs vanish.
+            "-a -t 192.0.2.1:80 -r 198.51.100.77:80 -m -w 2",
             "#@ health -t 192.0.2.1:80 type=TCP delay=0.5 timeout=0.4 max_retries=2 max_retries_down=2",
         ]),
         &[],
     );
+    let s = d.wait_status("TCP 192.0.2.1:80", "198.51.100.77:80", "ERROR");
+    assert_eq!(s["last_reason"], "timeout after 0.4 s");
     // Not alpha: both start up with their weights.
     assert_eq!(kernel_weight(&key, "198.51.100.1", 80), Some(3));
     let s = d.wait_status("TCP 192.0.2.1:80", "198.51.100.2:80", "ERROR");
