@@ -26,6 +26,9 @@ _ipvsadm() {
                    mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
             esac
             return ;;
+        metrics)
+            mapfile -t COMPREPLY < <(compgen -W "--per-service --help" -- "$cur")
+            return ;;
         version)
             mapfile -t COMPREPLY < <(compgen -W "" -- "$cur")
             return ;;
@@ -90,7 +93,7 @@ _ipvsadm() {
     esac
 
     if [ "$COMP_CWORD" -le 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "apply state serve version completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "apply state serve metrics version completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
         return
     fi
     local opts

@@ -104,6 +104,7 @@ complete -c ipvsadm -n '__ipvsadm_after_command -L -l --list -S --save' -l json 
 complete -c ipvsadm -n __ipvsadm_first_word -a apply -d 'Make the IPVS tables match a rules or JSON file'
 complete -c ipvsadm -n __ipvsadm_first_word -a state -d 'Print the whole IPVS state as rules or JSON'
 complete -c ipvsadm -n __ipvsadm_first_word -a serve -d 'Apply a file, then keep it applied and every real server\'s weight matching its health'
+complete -c ipvsadm -n __ipvsadm_first_word -a metrics -d 'Print one Prometheus scrape of the IPVS tables'
 complete -c ipvsadm -n __ipvsadm_first_word -a version -d 'Print ipvsadm-rs\'s own name and version'
 complete -c ipvsadm -n __ipvsadm_first_word -a completions -d 'Print a shell completion script'
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l dry-run -d 'Print the changes as ipvsadm commands, change nothing'
@@ -123,5 +124,7 @@ complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l wait -d 'Seconds to wait 
 complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l json -d 'serve status: print JSON'
 complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand serve' -F
+complete -c ipvsadm -n '__ipvsadm_subcommand metrics' -l per-service -d 'No real-server series, sums per service instead'
+complete -c ipvsadm -n '__ipvsadm_subcommand metrics' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand completions' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand completions' -a 'bash zsh fish'

@@ -12,6 +12,8 @@
 //! * `ipvsadm serve [OPTIONS] FILE` — the health-checking daemon
 //!   ([`crate::serve`]); `serve status`, `serve reload` and `serve check`
 //!   talk to it or check a FILE.
+//! * `ipvsadm metrics [--per-service]` — one Prometheus scrape of the
+//!   tables (`format::metrics`), for node_exporter's textfile collector.
 //! * `ipvsadm version` — our own name and version.
 //! * `ipvsadm completions bash|zsh|fish` — the shell completion script,
 //!   generated from the flag table (`cli::docs`).
@@ -25,7 +27,14 @@ use crate::lang::render;
 use std::io::{Read, Write};
 
 /// The subcommand words.
-pub const SUBCOMMANDS: &[&str] = &["apply", "state", "serve", "completions", "version"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "apply",
+    "state",
+    "serve",
+    "metrics",
+    "completions",
+    "version",
+];
 
 const APPLY_USAGE: &str =
     "Usage: ipvsadm apply [--dry-run] [--drain] [--incremental] [--wait SECONDS] [-v] FILE|-
@@ -54,6 +63,18 @@ kernel refuses a change, every change made is undone.
 Exit status: 0 done, 1 invalid input or usage, 2 refused and rolled back,
 3 rollback incomplete, 4 cannot reach IPVS, 5 another run held the tables
 past --wait.
+";
+
+const METRICS_USAGE: &str = "Usage: ipvsadm metrics [--per-service]
+Print one scrape of the IPVS tables in the Prometheus text format: every
+64-bit counter (connections, packets and bytes in and out) of every service
+and real server, active, inactive and persistent connections, weights.
+Labels as node_exporter's ipvs collector (proto, local_address, local_port,
+local_mark, remote_address, remote_port) plus family, scheduler and
+forwarding. For node_exporter's textfile collector:
+  ipvsadm metrics > /var/lib/prometheus/node-exporter/ipvs.prom.$$ &&
+  mv /var/lib/prometheus/node-exporter/ipvs.prom.$$ /var/lib/prometheus/node-exporter/ipvs.prom
+  --per-service   no real-server series (sums per service instead)
 ";
 
 const STATE_USAGE: &str = "Usage: ipvsadm state [--json]
@@ -86,6 +107,7 @@ pub fn main(argv: &[String]) -> i32 {
     let result = match name {
         "apply" => apply_main(rest),
         "serve" => serve_main(rest),
+        "metrics" => metrics_main(rest),
         "state" => state_main(rest),
         "completions" => completions_main(rest),
         "version" => version_main(rest),
@@ -99,6 +121,39 @@ fn usage_error(msg: &str, usage: &str) -> i32 {
     eprintln!("ipvsadm: {msg}");
     eprint!("{usage}");
     1
+}
+
+fn metrics_main(args: &[String]) -> Result<i32, i32> {
+    let mut opts = format::metrics::Options::default();
+    let mut p = lexopt::Parser::from_args(args.iter().cloned());
+    while let Some(arg) = p
+        .next()
+        .map_err(|e| usage_error(&e.to_string(), METRICS_USAGE))?
+    {
+        match arg {
+            lexopt::Arg::Long("per-service") => opts.per_service_only = true,
+            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
+                print!("{METRICS_USAGE}");
+                return Ok(0);
+            }
+            other => return Err(usage_error(&other.unexpected().to_string(), METRICS_USAGE)),
+        }
+    }
+    let mut ipvs = connect("metrics")?;
+    let table = ipvs.table_with(true).map_err(|e| {
+        eprintln!("ipvsadm metrics: {}", ipvs_strerror(None, e.errno()));
+        4
+    })?;
+    let mut out = String::with_capacity(256 + table.len() * 2048);
+    format::metrics::render(&mut out, &table, &|_| None, &|_, _| None, &opts);
+    let mut so = std::io::stdout().lock();
+    so.write_all(out.as_bytes())
+        .and_then(|_| so.flush())
+        .map_err(|e| {
+            eprintln!("ipvsadm metrics: {e}");
+            1
+        })?;
+    Ok(0)
 }
 
 fn state_main(args: &[String]) -> Result<i32, i32> {

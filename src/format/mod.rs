@@ -6,4 +6,5 @@
 
 pub mod conn;
 pub mod json;
+pub mod metrics;
 pub mod text;

@@ -12,6 +12,7 @@ mod batch;
 mod dests;
 mod diff;
 mod lock;
+mod metrics;
 mod misc;
 mod restore;
 mod serve;

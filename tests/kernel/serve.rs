@@ -321,7 +321,9 @@ fn tcp_checks_fall_and_rise() {
     assert_eq!(kernel_weight(&key, "198.51.100.1", 80), Some(3));
     let s = d.wait_status("TCP 192.0.2.1:80", "198.51.100.2:80", "ERROR");
     assert_eq!(s["last_reason"], "connect: connection refused");
-    assert_eq!(s["failures"].as_u64(), Some(2));
+    // Down after 2 failures (the log line below says so); more may have
+    // come since.
+    assert!(s["failures"].as_u64().unwrap() >= 2, "{s}");
     wait_weight(&key, "198.51.100.2", 80, Some(0), &d);
     let s = d.server("TCP 192.0.2.1:80", "198.51.100.1:80");
     assert_eq!(s["operating_status"], "ONLINE");

@@ -107,6 +107,18 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
         arg: SubArg::File,
     },
     SubDoc {
+        name: "metrics",
+        summary: "Print one Prometheus scrape of the IPVS tables",
+        options: &[
+            (
+                "per-service",
+                "No real-server series, sums per service instead",
+            ),
+            ("help", "Show the usage text"),
+        ],
+        arg: SubArg::None,
+    },
+    SubDoc {
         name: "version",
         summary: "Print ipvsadm-rs's own name and version",
         options: &[],

@@ -1,0 +1,433 @@
+//! Prometheus text exposition (format 0.0.4) of the IPVS tables: every
+//! 64-bit counter of every service and real server, connection gauges and
+//! weights; health comes from the daemon ([`Health`]).
+//!
+//! Names follow Prometheus conventions (`_total` counters, base units) and
+//! node_exporter's `node_ipvs_*` label names where the meaning is the
+//! same (`proto`, `local_address`, `local_port`, `local_mark`,
+//! `remote_address`, `remote_port`), so dashboards port by renaming the
+//! metric prefix. A fwmark service is one series set (`proto="FWM"`,
+//! `local_mark` set, address and port empty), never one per address.
+//!
+//! Each family is written whole (`# HELP`, `# TYPE`, its samples), as the
+//! format requires; label sets are built once per entry and reused.
+
+use crate::model::{Dest, FwdMethod, Protocol, Service, ServiceKey, Stats};
+use std::fmt::Write as _;
+
+/// What to expose.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Per service only: no real-server series (bounded cardinality).
+    pub per_service_only: bool,
+}
+
+/// Health of one real server, as the daemon knows it.
+#[derive(Clone, Debug)]
+pub struct DestHealth {
+    pub up: bool,
+    /// `ONLINE`, `ERROR`, `DRAINING`, `NO_MONITOR`.
+    pub operating_status: &'static str,
+    pub configured_weight: i32,
+    pub consecutive_failures: u32,
+    /// Unix time of the last change of `up`.
+    pub last_change: f64,
+}
+
+/// Escape a label value (`\`, `"`, newline).
+fn escape(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn proto(key: &ServiceKey) -> &'static str {
+    match key {
+        ServiceKey::Addr { protocol, .. } => match protocol {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+            Protocol::Other(_) => "OTHER",
+        },
+        ServiceKey::Fwmark { .. } => "FWM",
+    }
+}
+
+fn forwarding(f: FwdMethod) -> &'static str {
+    match f {
+        FwdMethod::Masq => "masq",
+        FwdMethod::Local => "local",
+        FwdMethod::Tunnel => "tunnel",
+        FwdMethod::Route => "route",
+        FwdMethod::Other(_) => "other",
+    }
+}
+
+/// The labels of a service (without braces): node_exporter's names, the
+/// address family, the scheduler and the name from FILE.
+pub fn service_labels(svc: &Service, name: Option<&str>) -> String {
+    let mut l = String::with_capacity(128);
+    let (addr, port, mark) = match &svc.key {
+        ServiceKey::Addr { addr, port, .. } => (addr.to_string(), port.to_string(), String::new()),
+        ServiceKey::Fwmark { mark, .. } => (String::new(), String::new(), mark.to_string()),
+    };
+    let family = match svc.key.family() {
+        crate::model::Family::Inet => "ipv4",
+        crate::model::Family::Inet6 => "ipv6",
+    };
+    let _ = write!(
+        l,
+        "proto=\"{}\",local_address=\"{addr}\",local_port=\"{port}\",local_mark=\"{mark}\",family=\"{family}\",scheduler=\"",
+        proto(&svc.key)
+    );
+    escape(&mut l, &svc.scheduler);
+    l.push_str("\",name=\"");
+    escape(&mut l, name.unwrap_or(""));
+    l.push('"');
+    l
+}
+
+fn dest_labels(service: &str, d: &Dest) -> String {
+    let mut l = String::with_capacity(service.len() + 80);
+    l.push_str(service);
+    let _ = write!(
+        l,
+        ",remote_address=\"{}\",remote_port=\"{}\",forwarding=\"{}\"",
+        d.addr,
+        d.port,
+        forwarding(d.fwd)
+    );
+    l
+}
+
+struct Family<'a> {
+    name: &'a str,
+    kind: &'a str,
+    help: &'a str,
+}
+
+fn header(out: &mut String, f: &Family) {
+    let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+    let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
+}
+
+fn sample(out: &mut String, name: &str, labels: &str, v: impl std::fmt::Display) {
+    let _ = writeln!(out, "{name}{{{labels}}} {v}");
+}
+
+type StatOf = fn(&Stats) -> u64;
+/// A gauge family of real servers: name, help, value.
+type DestGauge = (&'static str, &'static str, fn(&Dest) -> i64);
+
+const COUNTERS: &[(&str, &str, StatOf)] = &[
+    ("connections_total", "Connections scheduled", |s| s.conns),
+    ("incoming_packets_total", "Packets in", |s| s.inpkts),
+    ("outgoing_packets_total", "Packets out", |s| s.outpkts),
+    ("incoming_bytes_total", "Bytes in", |s| s.inbytes),
+    ("outgoing_bytes_total", "Bytes out", |s| s.outbytes),
+];
+
+/// One scrape. `names` gives each service's name from FILE (or none);
+/// `health(service, dest)` the daemon's view of a real server (none
+/// without a daemon or a monitor).
+pub fn render(
+    out: &mut String,
+    table: &[(Service, Vec<Dest>)],
+    names: &dyn Fn(&ServiceKey) -> Option<String>,
+    health: &dyn Fn(&ServiceKey, &Dest) -> Option<DestHealth>,
+    opts: &Options,
+) {
+    let svc_labels: Vec<String> = table
+        .iter()
+        .map(|(s, _)| service_labels(s, names(&s.key).as_deref()))
+        .collect();
+    let _ = writeln!(out, "# HELP ipvs_services Virtual services in the table");
+    let _ = writeln!(out, "# TYPE ipvs_services gauge");
+    let _ = writeln!(out, "ipvs_services {}", table.len());
+    let ndests: usize = table.iter().map(|(_, d)| d.len()).sum();
+    let _ = writeln!(out, "# HELP ipvs_backends Real servers in the table");
+    let _ = writeln!(out, "# TYPE ipvs_backends gauge");
+    let _ = writeln!(out, "ipvs_backends {ndests}");
+    for (suffix, help, get) in COUNTERS {
+        let name = format!("ipvs_service_{suffix}");
+        header(
+            out,
+            &Family {
+                name: &name,
+                kind: "counter",
+                help: &format!("{help} by the virtual service"),
+            },
+        );
+        for ((s, _), l) in table.iter().zip(&svc_labels) {
+            sample(out, &name, l, get(&s.stats));
+        }
+    }
+    if opts.per_service_only {
+        // Aggregates of the real servers instead of their series.
+        let fams: [DestGauge; 3] = [
+            (
+                "ipvs_service_connections_active",
+                "Active connections of all its real servers",
+                |d| d.active_conns as i64,
+            ),
+            (
+                "ipvs_service_connections_inactive",
+                "Inactive connections of all its real servers",
+                |d| d.inact_conns as i64,
+            ),
+            (
+                "ipvs_service_weight",
+                "Sum of its real servers' current weights",
+                |d| d.weight.max(0) as i64,
+            ),
+        ];
+        for (name, help, get) in fams {
+            header(
+                out,
+                &Family {
+                    name,
+                    kind: "gauge",
+                    help,
+                },
+            );
+            for ((_, ds), l) in table.iter().zip(&svc_labels) {
+                sample(out, name, l, ds.iter().map(get).sum::<i64>());
+            }
+        }
+        return;
+    }
+    let dest_labels: Vec<Vec<String>> = table
+        .iter()
+        .zip(&svc_labels)
+        .map(|((_, ds), l)| ds.iter().map(|d| dest_labels(l, d)).collect())
+        .collect();
+    let each = |out: &mut String, name: &str, v: &dyn Fn(&Service, &Dest) -> Option<String>| {
+        for ((s, ds), ls) in table.iter().zip(&dest_labels) {
+            for (d, l) in ds.iter().zip(ls) {
+                if let Some(v) = v(s, d) {
+                    sample(out, name, l, v);
+                }
+            }
+        }
+    };
+    for (suffix, help, get) in COUNTERS {
+        let name = format!("ipvs_backend_{suffix}");
+        header(
+            out,
+            &Family {
+                name: &name,
+                kind: "counter",
+                help: &format!("{help} by the real server"),
+            },
+        );
+        each(out, &name, &|_, d| Some(get(&d.stats).to_string()));
+    }
+    let gauges: [DestGauge; 4] = [
+        (
+            "ipvs_backend_connections_active",
+            "Active connections (ActiveConn)",
+            |d| d.active_conns as i64,
+        ),
+        (
+            "ipvs_backend_connections_inactive",
+            "Inactive connections (InActConn)",
+            |d| d.inact_conns as i64,
+        ),
+        (
+            "ipvs_backend_connections_persistent",
+            "Persistence templates (PersistConn)",
+            |d| d.persist_conns as i64,
+        ),
+        ("ipvs_backend_weight", "Current weight in the kernel", |d| {
+            d.weight as i64
+        }),
+    ];
+    for (name, help, get) in gauges {
+        header(
+            out,
+            &Family {
+                name,
+                kind: "gauge",
+                help,
+            },
+        );
+        each(out, name, &|_, d| Some(get(d).to_string()));
+    }
+    // Health, where the daemon knows it.
+    let any = table
+        .iter()
+        .any(|(s, ds)| ds.iter().any(|d| health(&s.key, d).is_some()));
+    if !any {
+        return;
+    }
+    let hs: Vec<Vec<Option<DestHealth>>> = table
+        .iter()
+        .map(|(s, ds)| ds.iter().map(|d| health(&s.key, d)).collect())
+        .collect();
+    let with = |out: &mut String, f: &Family, v: &dyn Fn(&DestHealth) -> String| {
+        header(out, f);
+        for (ls, hs) in dest_labels.iter().zip(&hs) {
+            for (l, h) in ls.iter().zip(hs) {
+                if let Some(h) = h {
+                    sample(out, f.name, l, v(h));
+                }
+            }
+        }
+    };
+    with(
+        out,
+        &Family {
+            name: "ipvs_backend_weight_configured",
+            kind: "gauge",
+            help: "Weight in FILE",
+        },
+        &|h| h.configured_weight.to_string(),
+    );
+    with(
+        out,
+        &Family {
+            name: "ipvs_backend_up",
+            kind: "gauge",
+            help: "1 if the health checks pass (or there are none), else 0",
+        },
+        &|h| u8::from(h.up).to_string(),
+    );
+    with(
+        out,
+        &Family {
+            name: "ipvs_backend_check_consecutive_failures",
+            kind: "gauge",
+            help: "Failed checks in a row",
+        },
+        &|h| h.consecutive_failures.to_string(),
+    );
+    with(
+        out,
+        &Family {
+            name: "ipvs_backend_last_change_timestamp_seconds",
+            kind: "gauge",
+            help: "Unix time of the last change of health",
+        },
+        &|h| format!("{:.3}", h.last_change),
+    );
+    header(
+        out,
+        &Family {
+            name: "ipvs_backend_operating_status",
+            kind: "gauge",
+            help: "Octavia's operating status (1 for the current one)",
+        },
+    );
+    for (ls, hs) in dest_labels.iter().zip(&hs) {
+        for (l, h) in ls.iter().zip(hs) {
+            if let Some(h) = h {
+                for st in ["ONLINE", "ERROR", "DRAINING", "NO_MONITOR"] {
+                    let _ = writeln!(
+                        out,
+                        "ipvs_backend_operating_status{{{l},status=\"{st}\"}} {}",
+                        u8::from(h.operating_status == st)
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Family as Af, ServiceKey};
+
+    fn table() -> Vec<(Service, Vec<Dest>)> {
+        let mut s = Service::new(ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80), "wrr");
+        s.stats.conns = 7;
+        s.stats.inbytes = 1 << 40;
+        let mut d = Dest::new("198.51.100.1".parse().unwrap(), 8080);
+        d.fwd = FwdMethod::Masq;
+        d.active_conns = 3;
+        d.stats.conns = 7;
+        let f = Service::new(ServiceKey::fwmark(Af::Inet6, 4_000_000_000), "rr");
+        let d6 = Dest::new("2001:db8::1".parse().unwrap(), 0);
+        vec![(s, vec![d]), (f, vec![d6])]
+    }
+
+    #[test]
+    fn families_are_whole_and_labelled() {
+        let mut out = String::new();
+        let names = |k: &ServiceKey| {
+            matches!(k, ServiceKey::Addr { .. }).then_some("web \"1\"".to_string())
+        };
+        render(
+            &mut out,
+            &table(),
+            &names,
+            &|_, _| None,
+            &Options::default(),
+        );
+        assert!(out.contains(
+            "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"wrr\",name=\"web \\\"1\\\"\"} 7\n"
+        ), "{out}");
+        assert!(
+            out.contains("ipvs_service_incoming_bytes_total{proto=\"TCP\""),
+            "{out}"
+        );
+        assert!(out.contains(" 1099511627776\n"), "{out}");
+        assert!(out.contains(
+            "ipvs_backend_connections_active{proto=\"FWM\",local_address=\"\",local_port=\"\",local_mark=\"4000000000\",family=\"ipv6\",scheduler=\"rr\",name=\"\",remote_address=\"2001:db8::1\",remote_port=\"0\",forwarding=\"route\"} 0\n"
+        ), "{out}");
+        // Each family's samples follow its TYPE line, never interleaved.
+        let mut seen = std::collections::HashSet::new();
+        let mut current = String::new();
+        for line in out.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                current = rest.split(' ').next().unwrap().to_string();
+                assert!(seen.insert(current.clone()), "{current} twice");
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert_eq!(name, current, "{line}");
+            }
+        }
+        assert!(!out.contains("ipvs_backend_up"));
+    }
+
+    #[test]
+    fn per_service_only_has_no_backend_series() {
+        let mut out = String::new();
+        let opts = Options {
+            per_service_only: true,
+        };
+        render(&mut out, &table(), &|_| None, &|_, _| None, &opts);
+        assert!(!out.contains("ipvs_backend_connections"), "{out}");
+        assert!(
+            out.contains("ipvs_service_connections_active{proto=\"TCP\""),
+            "{out}"
+        );
+        assert!(out.contains("} 3\n"), "{out}");
+    }
+
+    #[test]
+    fn health_series() {
+        let mut out = String::new();
+        let h = |_: &ServiceKey, d: &Dest| {
+            (d.port == 8080).then_some(DestHealth {
+                up: false,
+                operating_status: "ERROR",
+                configured_weight: 5,
+                consecutive_failures: 3,
+                last_change: 1700000000.5,
+            })
+        };
+        render(&mut out, &table(), &|_| None, &h, &Options::default());
+        assert!(out.contains("forwarding=\"masq\"} 0\n"), "{out}");
+        assert!(out.contains("ipvs_backend_operating_status{"), "{out}");
+        assert!(out.contains(",status=\"ERROR\"} 1\n"), "{out}");
+        assert!(out.contains(",status=\"ONLINE\"} 0\n"), "{out}");
+        assert!(out.contains("ipvs_backend_weight_configured{"), "{out}");
+        assert!(out.contains("} 1700000000.500\n"), "{out}");
+    }
+}
