@@ -386,7 +386,8 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
     }
 }
 
-pub const SERVE_USAGE: &str = "Usage: ipvsadm serve [--socket PATH] [--on-stop leave|remove]
+pub const SERVE_USAGE: &str =
+    "Usage: ipvsadm serve [--listen [ADDR:]PORT] [--socket PATH] [--on-stop leave|remove]
                      [--resync SECONDS] [--drain-poll SECONDS] [--wait SECONDS] FILE
        ipvsadm serve status [--json] [--socket PATH]
        ipvsadm serve reload [--socket PATH]
@@ -404,6 +405,9 @@ monitor_address and monitor_port; in rules, lines
 which ipvsadm-restore and `ipvsadm apply` read as comments.
 SIGHUP or `serve reload` re-reads FILE and applies only what differs; a FILE
 with errors is refused and the running configuration stays.
+  --listen [ADDR:]PORT
+                    serve GET /metrics (Prometheus) over HTTP, read-only;
+                    a PORT alone listens on 127.0.0.1
   --socket PATH     control socket (default /run/ipvsadm-rs/serve.sock)
   --on-stop leave   on SIGTERM leave the table serving (default)
   --on-stop remove  on SIGTERM delete the services of FILE
@@ -445,6 +449,7 @@ fn serve_main(args: &[String]) -> Result<i32, i32> {
         resync: std::time::Duration::from_secs(60),
         drain_poll: std::time::Duration::from_secs(2),
         lock_wait: std::time::Duration::from_secs(30),
+        listen: None,
     };
     let mut words: Vec<String> = Vec::new();
     let mut json = false;
@@ -475,6 +480,14 @@ fn serve_main(args: &[String]) -> Result<i32, i32> {
                 opts.drain_poll = serve_seconds(&mut p, "--drain-poll")?
             }
             lexopt::Arg::Long("wait") => opts.lock_wait = serve_seconds(&mut p, "--wait")?,
+            lexopt::Arg::Long("listen") => {
+                let v = p
+                    .value()
+                    .map_err(|e| usage_error(&e.to_string(), SERVE_USAGE))?;
+                let v = v.to_string_lossy();
+                opts.listen =
+                    Some(serve::http::parse_listen(&v).map_err(|e| usage_error(&e, SERVE_USAGE))?);
+            }
             lexopt::Arg::Long("json") => json = true,
             lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {
                 print!("{SERVE_USAGE}");

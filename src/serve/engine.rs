@@ -780,6 +780,74 @@ impl Engine {
         }
     }
 
+    /// The health of a real server of the table, for metrics: those of
+    /// FILE (with or without a monitor) and those draining.
+    pub fn health_of(
+        &self,
+        key: &ServiceKey,
+        d: &Dest,
+    ) -> Option<crate::format::metrics::DestHealth> {
+        use crate::format::metrics::DestHealth;
+        let epoch = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        };
+        if let Some(dr) = self.draining.get(&(*key, d.addr, d.port)) {
+            return Some(DestHealth {
+                up: true,
+                operating_status: "DRAINING",
+                configured_weight: dr.dest.weight,
+                consecutive_failures: 0,
+                last_change: epoch(dr.since),
+            });
+        }
+        let ws = self.cfg.desired.service(key)?;
+        let (want, _) = ws
+            .dests
+            .iter()
+            .find(|(w, _)| w.addr == d.addr && w.port == d.port)?;
+        let (st, _) = self.decide(key, want, self.cfg.health.get(key));
+        let p = self.probe_of(key, want);
+        Some(DestHealth {
+            up: st != "ERROR",
+            operating_status: st,
+            configured_weight: want.weight,
+            consecutive_failures: p.map_or(0, |p| p.state.failures),
+            last_change: p.map_or(epoch(self.started), |p| epoch(p.state.since)),
+        })
+    }
+
+    /// The daemon's own series, appended to a scrape.
+    pub fn own_metrics(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let loop_age = self.last_result.elapsed().as_secs_f64();
+        let _ = write!(
+            out,
+            "# HELP ipvs_serve_probes Probes running (one per unique target and monitor)
+             # TYPE ipvs_serve_probes gauge
+ipvs_serve_probes {}
+             # HELP ipvs_serve_checks_total Checks done
+             # TYPE ipvs_serve_checks_total counter
+ipvs_serve_checks_total {}
+             # HELP ipvs_serve_last_check_timestamp_seconds Unix time of the last check result
+             # TYPE ipvs_serve_last_check_timestamp_seconds gauge
+ipvs_serve_last_check_timestamp_seconds {:.3}
+             # HELP ipvs_serve_reloads_total Reloads of FILE
+             # TYPE ipvs_serve_reloads_total counter
+             ipvs_serve_reloads_total{{result=\"ok\"}} {}
+ipvs_serve_reloads_total{{result=\"failed\"}} {}
+",
+            self.probes.len(),
+            self.checks,
+            now - loop_age,
+            self.reloads_ok,
+            self.reloads_failed
+        );
+    }
+
     /// Services of the FILE (for stopping with `--on-stop remove`).
     pub fn services(&self) -> Vec<ServiceKey> {
         self.cfg

@@ -9,7 +9,7 @@
 use crate::apply::{self, lock::Lock, Desired};
 use crate::client::Ipvs;
 use crate::error::Errno;
-use crate::model::{Dest, Op, ServiceKey};
+use crate::model::{Dest, Op, Service, ServiceKey};
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -23,6 +23,8 @@ pub enum Job {
     Resync(Box<Desired>),
     /// Read the real servers (with connection counts) of these services.
     ReadDests(Vec<ServiceKey>),
+    /// Read the whole table with counters (a metrics scrape).
+    ReadTable,
 }
 
 /// The real servers of services as read (`None`: the service is gone).
@@ -33,6 +35,7 @@ pub enum Reply {
     Ops { refused: Vec<(Op, i32)> },
     Resynced(Result<usize, String>),
     Dests(Result<DestsRead, String>),
+    Table(Result<Vec<(Service, Vec<Dest>)>, String>),
 }
 
 /// The sending end; the thread ends when it is dropped.
@@ -74,6 +77,7 @@ fn worker(rx: mpsc::Receiver<Job>, replies: UnboundedSender<Reply>, lock_wait: D
                         },
                         Job::Resync(_) => Reply::Resynced(Err(msg)),
                         Job::ReadDests(_) => Reply::Dests(Err(msg)),
+                        Job::ReadTable => Reply::Table(Err(msg)),
                     };
                     let _ = replies.send(r);
                     continue;
@@ -149,6 +153,13 @@ fn run(ipvs: &mut Ipvs, job: Job, lock_wait: Duration) -> (Reply, bool) {
                 }
             }
         }
+        Job::ReadTable => match ipvs.table_with(true) {
+            Ok(t) => (Reply::Table(Ok(t)), false),
+            Err(e) => (
+                Reply::Table(Err(format!("reading the table: {}", errno_text(&e)))),
+                true,
+            ),
+        },
         Job::ReadDests(keys) => {
             let mut out = Vec::with_capacity(keys.len());
             for k in keys {

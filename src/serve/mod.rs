@@ -8,7 +8,8 @@
 //! * [`engine`]: probes (one per unique target and monitor), rise/fall,
 //!   quorum, drain, what is written to the kernel, the status;
 //! * [`kernel`]: the thread that talks to IPVS;
-//! * [`control`]: the status and reload socket.
+//! * [`control`]: the status and reload socket;
+//! * [`http`]: `--listen`, the read-only `/metrics` endpoint.
 //!
 //! The runtime (tokio, one thread) exists only inside [`run`]: the
 //! ipvsadm command path never starts one.
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod control;
 pub mod engine;
+pub mod http;
 pub mod kernel;
 pub mod probe;
 pub mod tls;
@@ -49,6 +51,8 @@ pub struct Options {
     pub drain_poll: Duration,
     /// How long to wait for another apply holding the table lock.
     pub lock_wait: Duration,
+    /// Where to serve `/metrics`, if anywhere.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 use engine::log;
@@ -111,6 +115,17 @@ fn warn_sysctls() {
 async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     let (rep_tx, mut rep_rx) = mpsc::unbounded_channel::<Report>();
     let (k_tx, mut k_rx) = mpsc::unbounded_channel::<Reply>();
+    // An address in use is an error before anything is touched.
+    let listener = match opts.listen {
+        Some(addr) => match http::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                log(&e);
+                return 1;
+            }
+        },
+        None => None,
+    };
     let kernel = Kernel::start(k_tx, opts.lock_wait);
     let mut engine = match Engine::new(cfg, opts.file.clone(), kernel, rep_tx) {
         Ok(e) => e,
@@ -146,6 +161,16 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     engine.log_all();
     warn_sysctls();
 
+    let (scrape_tx, mut scrape_rx) = mpsc::channel::<http::Scrape>(64);
+    if let Some(l) = listener {
+        if let Ok(a) = l.local_addr() {
+            log(&format!("serving /metrics on http://{a}/metrics"));
+        }
+        tokio::spawn(http::serve(l, scrape_tx));
+    } else {
+        drop(scrape_tx);
+    }
+    let mut scrapes: std::collections::VecDeque<http::Scrape> = Default::default();
     let (call_tx, mut call_rx) = mpsc::channel::<control::Call>(64);
     match control::listen(&opts.socket) {
         Ok(l) => {
@@ -240,7 +265,33 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                         engine.flush();
                     }
                     Reply::Dests(Err(e)) => log(&format!("reading draining real servers failed: {e}; retrying")),
+                    Reply::Table(r) => {
+                        if let Some(tx) = scrapes.pop_front() {
+                            match r {
+                                Ok(table) => {
+                                    let mut out = String::with_capacity(4096 + table.len() * 2048);
+                                    crate::format::metrics::render(
+                                        &mut out,
+                                        &table,
+                                        &|_| None,
+                                        &|k, d| engine.health_of(k, d),
+                                        &crate::format::metrics::Options::default(),
+                                    );
+                                    engine.own_metrics(&mut out);
+                                    let _ = tx.send(out);
+                                }
+                                Err(e) => {
+                                    log(&format!("metrics: {e}"));
+                                    drop(tx);
+                                }
+                            }
+                        }
+                    }
                 }
+            }
+            Some(tx) = scrape_rx.recv() => {
+                scrapes.push_back(tx);
+                engine.send_job(Job::ReadTable);
             }
             Some((req, tx)) = call_rx.recv() => {
                 match req {

@@ -1052,3 +1052,124 @@ fn rules_file_restores_with_ipvsadm_restore() {
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
     assert_saved(&want);
 }
+
+/// One HTTP/1.1 request; (status code, body).
+fn try_http_get(addr: &str, path: &str, method: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf)?;
+    let code = buf
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not HTTP: {buf:?}")))?;
+    let body = buf.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    Ok((code, body))
+}
+
+fn http_get(addr: &str, path: &str, method: &str) -> (u16, String) {
+    try_http_get(addr, path, method).unwrap_or_else(|e| panic!("{method} {addr}{path}: {e}"))
+}
+
+/// `--listen`: GET /metrics is a scrape with health; other paths 404,
+/// other methods 405; an address in use fails at start, touching nothing.
+#[test]
+fn metrics_endpoint_with_health() {
+    let _g = fresh_netns();
+    local("198.51.100.1");
+    local("198.51.100.2");
+    let _a = tcp_server("198.51.100.1:80");
+    let key = ServiceKey::tcp(addr("192.0.2.1"), 80);
+    let text = lines(&[
+        "-A -t 192.0.2.1:80 -s rr",
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 3",
+        "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 2",
+        "#@ health -t 192.0.2.1:80 type=TCP delay=0.5 timeout=0.4 max_retries_down=1",
+        "-A -t 192.0.2.2:80 -s rr",
+        "-a -t 192.0.2.2:80 -r 198.51.100.1:80 -m -w 1",
+    ]);
+    let d = Daemon::start(&text, &["--listen", "127.0.0.1:9120"]);
+    wait_weight(&key, "198.51.100.2", 80, Some(0), &d);
+    let (code, body) = http_get("127.0.0.1:9120", "/metrics", "GET");
+    assert_eq!(code, 200, "{body}");
+    let line = |name: &str, has: &str| {
+        body.lines()
+            .find(|l| l.starts_with(name) && l.contains(has))
+            .unwrap_or_else(|| panic!("no {name} with {has} in\n{body}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(line("ipvs_backend_up{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.2\""), "0");
+    assert_eq!(
+        line("ipvs_backend_up{", "remote_address=\"198.51.100.1\""),
+        "1"
+    );
+    assert_eq!(line("ipvs_backend_weight{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.2\""), "0");
+    assert_eq!(line("ipvs_backend_weight_configured{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.2\""), "2");
+    assert_eq!(line("ipvs_backend_operating_status{", "remote_address=\"198.51.100.2\",remote_port=\"80\",forwarding=\"masq\",status=\"ERROR\""), "1");
+    assert_eq!(line("ipvs_backend_operating_status{", "local_address=\"192.0.2.2\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.1\",remote_port=\"80\",forwarding=\"masq\",status=\"NO_MONITOR\""), "1");
+    assert!(line("ipvs_serve_checks_total", "").parse::<u64>().unwrap() > 0);
+    assert_eq!(line("ipvs_serve_probes", ""), "2");
+    assert_eq!(http_get("127.0.0.1:9120", "/nope", "GET").0, 404);
+    assert_eq!(http_get("127.0.0.1:9120", "/metrics", "POST").0, 405);
+    // Many idle clients do not stall a scrape or the checks.
+    let idle: Vec<TcpStream> = (0..80)
+        .filter_map(|_| TcpStream::connect("127.0.0.1:9120").ok())
+        .collect();
+    drop(idle);
+    // Clients beyond the limit were closed at once; once the idle ones
+    // are gone (the daemon notices their close), scrapes are served.
+    let t0 = Instant::now();
+    loop {
+        let ok = try_http_get("127.0.0.1:9120", "/metrics", "GET").map(|r| r.0);
+        if ok.as_ref().ok() == Some(&200) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < DEADLINE,
+            "no scrape after the idle clients left"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!(
+        "scrape served {:.2} s after 80 idle clients left",
+        t0.elapsed().as_secs_f64()
+    );
+
+    // A port in use: a clear error, exit 1, nothing touched.
+    drop(d);
+    ipvsadm_rs::Ipvs::connect().unwrap().flush().unwrap();
+    let _taken = TcpListener::bind("127.0.0.1:9121").unwrap();
+    let dir = std::env::temp_dir().join(format!("serve-inuse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("lb.rules");
+    std::fs::write(&f, &text).unwrap();
+    let sock = dir.join("s.sock");
+    let o = ours(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:9121",
+            "--socket",
+            sock.to_str().unwrap(),
+            f.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("ipvsadm serve: cannot listen on 127.0.0.1:9121: Address already in use\n"),
+        "{}",
+        o.stderr
+    );
+    assert_saved(&[]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

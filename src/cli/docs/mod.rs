@@ -84,6 +84,10 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
         summary:
             "Apply a file, then keep it applied and every real server's weight matching its health",
         options: &[
+            (
+                "listen",
+                "Serve GET /metrics over HTTP on [ADDR:]PORT (localhost by default)",
+            ),
             ("socket", "Control socket of the daemon"),
             (
                 "on-stop",

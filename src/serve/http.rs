@@ -1,0 +1,181 @@
+//! `--listen ADDR:PORT`: the daemon's read-only HTTP endpoint (hyper,
+//! HTTP/1.1): `GET /metrics` is one Prometheus scrape of the tables with
+//! health ([`crate::format::metrics`]); every other path is 404, every
+//! other method 405. No control action is reachable over HTTP.
+//!
+//! Clients cannot stall the daemon: at most [`MAX_CONNECTIONS`] at a time
+//! (others are closed at once), requests of at most 16 KiB, 30 s per
+//! connection; scrapes are answered by the event loop between checks.
+
+use hyper::body::{Body, Bytes, Frame};
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper::{Method, Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// A scrape asked of the event loop.
+pub type Scrape = oneshot::Sender<String>;
+
+/// `PORT` alone means localhost.
+pub fn parse_listen(v: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = v.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    v.parse().map_err(|_| {
+        format!("--listen takes PORT or ADDRESS:PORT ([ADDRESS]:PORT for IPv6), not `{v}`")
+    })
+}
+
+/// Bind now, so that an address in use is an error at start.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let why = e
+            .raw_os_error()
+            .map_or_else(|| e.to_string(), |n| crate::error::Errno(n).strerror());
+        format!("cannot listen on {addr}: {why}")
+    })
+}
+
+/// A body of one chunk.
+struct Full(Option<Bytes>);
+
+impl Body for Full {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.take().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// tokio's stream as hyper's I/O.
+struct Io(TcpStream);
+
+impl Read for Io {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        // SAFETY: tokio's ReadBuf only writes initialised bytes into the
+        // unfilled part it was given, and reports how many it filled.
+        let n = unsafe {
+            let mut tb = ReadBuf::uninit(buf.as_mut());
+            match Pin::new(&mut self.0).poll_read(cx, &mut tb) {
+                Poll::Ready(Ok(())) => tb.filled().len(),
+                other => return other,
+            }
+        };
+        // SAFETY: `n` bytes were initialised just above.
+        unsafe { buf.advance(n) };
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Write for Io {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+fn respond(status: StatusCode, ctype: &str, body: String) -> Response<Full> {
+    let mut r = Response::new(Full(Some(Bytes::from(body))));
+    *r.status_mut() = status;
+    if let Ok(v) = ctype.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    scrapes: mpsc::Sender<Scrape>,
+) -> Response<Full> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "read-only: GET or HEAD\n".into(),
+        );
+    }
+    match req.uri().path() {
+        "/metrics" => {
+            let (tx, rx) = oneshot::channel();
+            if scrapes.send(tx).await.is_err() {
+                return respond(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain; charset=utf-8",
+                    "stopping\n".into(),
+                );
+            }
+            match rx.await {
+                Ok(text) => respond(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    text,
+                ),
+                Err(_) => respond(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain; charset=utf-8",
+                    "the table could not be read\n".into(),
+                ),
+            }
+        }
+        _ => respond(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found (try /metrics)\n".into(),
+        ),
+    }
+}
+
+/// Accept clients forever.
+pub async fn serve(listener: TcpListener, scrapes: mpsc::Sender<Scrape>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let scrapes = scrapes.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let svc = hyper::service::service_fn(move |req| {
+                let scrapes = scrapes.clone();
+                async move { Ok::<_, Infallible>(handle(req, scrapes).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .max_buf_size(16 * 1024)
+                .serve_connection(Io(stream), svc);
+            let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+        });
+    }
+}
