@@ -19,6 +19,8 @@
 //!                                  socket (diagnostics; runs on any host)
 //! bench read-costs FILE            what apply's reading costs, part by part: FILE
 //!                                  parsed, services dump, /proc/net/ip_vs, whole table
+//! bench hc-gen / hc-run / hc-floor  the health-checker benchmark (`scripts/bench-serve`):
+//!                                  see health.rs
 //! ```
 //!
 //! Every figure but `time`'s is the wall time of the measured part only,
@@ -34,6 +36,8 @@ use std::io::{BufWriter, Write};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
+mod health;
+
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
@@ -43,7 +47,7 @@ const PORTS_PER_VIP: usize = 65535;
 type Res<T> = Result<T, String>;
 
 fn usage() -> String {
-    "usage: bench gen N FILE | floor-restore FILE [BATCH] | raw-dump [RECVBUF] | raw-list [RECVBUF] | time -- CMD [ARGS...] | prep FILE [FAMILY] | read-costs FILE"
+    "usage: bench gen N FILE | floor-restore FILE [BATCH] | raw-dump [RECVBUF] | raw-list [RECVBUF] | time -- CMD [ARGS...] | prep FILE [FAMILY] | read-costs FILE | hc-gen ... | hc-run ... | hc-floor ... (see health.rs)"
         .to_string()
 }
 
@@ -57,6 +61,9 @@ fn main() -> ExitCode {
         Some("raw-list") => raw_list(&args[1..]),
         Some("prep") => prep(&args[1..]),
         Some("read-costs") => read_costs(&args[1..]),
+        Some("hc-gen") => health::gen(&args[1..]),
+        Some("hc-run") => health::run(&args[1..]),
+        Some("hc-floor") => health::floor(&args[1..]),
         _ => Err(usage()),
     };
     match r {
