@@ -1,6 +1,7 @@
 //! Text output of ipvsadm 1.31: `-L` listings in all their formats, `-S`
 //! rules, `--timeout`, `--daemon` and `-c` connection listings, byte for
-//! byte (with the deliberate fixes listed in [`text`]).
+//! byte (with the deliberate fixes listed in [`text`]); our JSON
+//! ([`json`]) and Prometheus text ([`metrics`]).
 //!
 //! Everything is appended to a `String`; nothing here writes to a file.
 
