@@ -2,7 +2,8 @@
 //! harness; built with `--features kernel-tests`).
 //!
 //! ```text
-//! bench gen N FILE                 write a rules file: N services x 4 real servers
+//! bench gen N FILE [PER]           write a rules file: N services x PER (default 4)
+//!                                  real servers
 //! bench floor-restore FILE [BATCH] send FILE's changes pre-encoded, BATCH per sendmsg,
 //!                                  over a plain socket, acks only walked
 //! bench raw-dump [RECVBUF]         what any lister must ask for: one services dump and
@@ -15,6 +16,13 @@
 //!                                  walked; the floor of `-S -n` / `-L -n`, timed with
 //!                                  `bench time` like them
 //! bench time -- CMD ARGS...        run CMD (stdin inherited, stdout to /dev/null)
+//! bench http-get ADDR:PORT [PATH]  one HTTP/1.1 GET (default /metrics): the time from
+//!                                  sending the request to the last byte of the reply,
+//!                                  body bytes and series (non-comment lines)
+//! bench count                     bytes and series of a scrape on stdin
+//! bench render N [PER] [--per-service] [--health]  format::metrics of a made-up
+//!                                  table (gen's, counters filled), no kernel: the
+//!                                  render time, bytes and series (profiling; any host)
 //! bench prep FILE [FAMILY]        floor-restore's untimed part, phase by phase, no
 //!                                  socket (diagnostics; runs on any host)
 //! bench read-costs FILE            what apply's reading costs, part by part: FILE
@@ -47,7 +55,7 @@ const PORTS_PER_VIP: usize = 65535;
 type Res<T> = Result<T, String>;
 
 fn usage() -> String {
-    "usage: bench gen N FILE | floor-restore FILE [BATCH] | raw-dump [RECVBUF] | raw-list [RECVBUF] | time -- CMD [ARGS...] | prep FILE [FAMILY] | read-costs FILE | hc-gen ... | hc-run ... | hc-floor ... (see health.rs)"
+    "usage: bench gen N FILE [PER] | floor-restore FILE [BATCH] | raw-dump [RECVBUF] | raw-list [RECVBUF] | time -- CMD [ARGS...] | http-get ADDR:PORT [PATH] | count | render N [PER] [--per-service] [--health] | prep FILE [FAMILY] | read-costs FILE | hc-gen ... | hc-run ... | hc-floor ... (see health.rs)"
         .to_string()
 }
 
@@ -57,6 +65,9 @@ fn main() -> ExitCode {
         Some("gen") => gen(&args[1..]),
         Some("floor-restore") => floor_restore(&args[1..]),
         Some("time") => time(&args[1..]),
+        Some("http-get") => http_get(&args[1..]),
+        Some("render") => render(&args[1..]),
+        Some("count") => count(),
         Some("raw-dump") => raw_dump(&args[1..]),
         Some("raw-list") => raw_list(&args[1..]),
         Some("prep") => prep(&args[1..]),
@@ -81,11 +92,26 @@ fn num(s: Option<&String>, what: &str) -> Res<usize> {
         .map_err(|_| format!("{what}: not a number: {s:?}"))
 }
 
-/// `gen N FILE`: services 192.0.2.V:PORT (PORT 1..=65535, then the next V),
-/// each with real servers 198.51.100.1..4 on the same port, masquerading.
+/// Real servers per service in `gen` and `render`: PER (default 4, at most
+/// 253: 198.51.100.1..=PER).
+fn per(arg: Option<&String>) -> Res<usize> {
+    let per = match arg {
+        Some(_) => num(arg, "PER")?,
+        None => 4,
+    };
+    if !(1..=253).contains(&per) {
+        return Err(format!("PER = {per}: 1 to 253 real servers per service"));
+    }
+    Ok(per)
+}
+
+/// `gen N FILE [PER]`: services 192.0.2.V:PORT (PORT 1..=65535, then the
+/// next V), each with real servers 198.51.100.1..PER (default 4) on the
+/// same port, masquerading.
 fn gen(args: &[String]) -> Res<ExitCode> {
     let n = num(args.first(), "N")?;
     let file = args.get(1).ok_or_else(usage)?;
+    let per = per(args.get(2))?;
     if n > PORTS_PER_VIP * 253 {
         return Err(format!("N = {n} is more than 192.0.2.0/24 holds"));
     }
@@ -96,7 +122,7 @@ fn gen(args: &[String]) -> Res<ExitCode> {
         let port = 1 + i % PORTS_PER_VIP;
         let svc = format!("192.0.2.{vip}:{port}");
         let mut out = format!("-A -t {svc} -s wrr\n");
-        for rs in 1..=4 {
+        for rs in 1..=per {
             out.push_str(&format!("-a -t {svc} -r 198.51.100.{rs}:{port} -m -w 1\n"));
         }
         w.write_all(out.as_bytes())
@@ -514,6 +540,261 @@ fn read_costs(args: &[String]) -> Res<ExitCode> {
         services.len(),
         proc_text.len(),
         table.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Series in a scrape: its non-empty lines that are not comments.
+fn series(text: &[u8]) -> usize {
+    text.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l[0] != b'#')
+        .count()
+}
+
+/// Undoes `Transfer-Encoding: chunked` as the bytes come, counting body
+/// bytes and series (non-empty lines not starting with `#`).
+#[derive(Default)]
+struct Dechunk {
+    /// In a chunk: its bytes still to come; then 2 for its CRLF.
+    data: usize,
+    crlf: usize,
+    size_line: Vec<u8>,
+    done: bool,
+    bytes: usize,
+    series: usize,
+    mid_line: bool,
+}
+
+impl Dechunk {
+    fn body(&mut self, b: &[u8]) {
+        self.bytes += b.len();
+        for &c in b {
+            if !self.mid_line && c != b'#' && c != b'\n' {
+                self.series += 1;
+            }
+            self.mid_line = c != b'\n';
+        }
+    }
+
+    fn feed(&mut self, mut b: &[u8]) -> Res<()> {
+        while !b.is_empty() {
+            if self.done {
+                return Err("bytes after the last chunk".into());
+            }
+            if self.data > 0 {
+                let n = self.data.min(b.len());
+                self.body(&b[..n]);
+                self.data -= n;
+                if self.data == 0 {
+                    self.crlf = 2;
+                }
+                b = &b[n..];
+            } else if self.crlf > 0 {
+                self.crlf -= 1;
+                b = &b[1..];
+            } else {
+                let c = b[0];
+                b = &b[1..];
+                if c != b'\n' {
+                    self.size_line.push(c);
+                    continue;
+                }
+                let line = String::from_utf8_lossy(&self.size_line).into_owned();
+                self.size_line.clear();
+                let hex = line.split(';').next().unwrap_or("").trim();
+                let size = usize::from_str_radix(hex, 16)
+                    .map_err(|_| format!("chunked body: bad chunk size {line:?}"))?;
+                if size == 0 {
+                    // The last chunk; its trailer's CRLF may follow.
+                    self.done = true;
+                    return Ok(());
+                }
+                self.data = size;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One `GET PATH` with `Connection: close` over a new connection (the
+/// connect is not timed): the time from sending the request to the
+/// server's close after its last byte, the reply's head (lower case) and
+/// its length in bytes; the body's bytes are handed to `each` as they
+/// come (none: only counted).
+fn http_once(
+    addr: std::net::SocketAddr,
+    path: &str,
+    mut each: Option<&mut dyn FnMut(&[u8]) -> Res<()>>,
+) -> Res<(f64, String, usize)> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut buf = vec![0u8; 1 << 20];
+    let mut head: Vec<u8> = Vec::new();
+    let mut head_len = None;
+    let mut total = 0;
+    let start = Instant::now();
+    s.write_all(req.as_bytes())
+        .map_err(|e| format!("send to {addr}: {e}"))?;
+    loop {
+        let n = s
+            .read(&mut buf)
+            .map_err(|e| format!("read from {addr}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        total += n;
+        let mut got = &buf[..n];
+        if head_len.is_none() {
+            let before = head.len();
+            head.extend_from_slice(got);
+            if let Some(p) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                head_len = Some(p + 4);
+                got = &got[p + 4 - before..];
+                head.truncate(p + 4);
+            } else {
+                continue;
+            }
+        }
+        if let Some(f) = each.as_mut() {
+            f(got)?;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let head_len = head_len.ok_or_else(|| format!("no HTTP head in {total} bytes"))?;
+    let head = String::from_utf8_lossy(&head[..head_len]).to_ascii_lowercase();
+    Ok((secs, head, total))
+}
+
+/// `http-get ADDR:PORT [PATH]`: one timed `GET PATH` (default `/metrics`)
+/// whose reply is only counted as it comes (the client must not slow the
+/// server down: under icount they share the one CPU), then an untimed one
+/// whose body is de-chunked and counted. Both must be 200 and chunked or
+/// close-delimited. Prints `http-get SECS bytes=B series=S wire=W` (B, S:
+/// the second body's bytes and series; W: the timed reply's bytes with its
+/// head and framing).
+fn http_get(args: &[String]) -> Res<ExitCode> {
+    let addr: std::net::SocketAddr = args
+        .first()
+        .ok_or_else(usage)?
+        .parse()
+        .map_err(|_| format!("{:?}: not ADDR:PORT", args[0]))?;
+    let path = args.get(1).map_or("/metrics", String::as_str);
+    let ok = |head: &str| -> Res<bool> {
+        let status = head.lines().next().unwrap_or("");
+        if !status.starts_with("http/1.1 200 ") {
+            return Err(format!("GET {path}: {status:?}"));
+        }
+        Ok(head
+            .lines()
+            .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked")))
+    };
+    let (secs, head, wire) = http_once(addr, path, None)?;
+    ok(&head)?;
+    let mut d = Dechunk::default();
+    let mut plain = Dechunk::default();
+    let mut feed = |b: &[u8]| -> Res<()> {
+        plain.body(b);
+        d.feed(b)
+    };
+    let (_, head2, _) = http_once(addr, path, Some(&mut feed))?;
+    let (bytes, series) = if ok(&head2)? {
+        if !d.done {
+            return Err(format!("GET {path}: the chunked body has no last chunk"));
+        }
+        (d.bytes, d.series)
+    } else {
+        (plain.bytes, plain.series)
+    };
+    println!("http-get {secs:.6} bytes={bytes} series={series} wire={wire}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `count`: stdin's bytes and series (as `http-get` counts them).
+fn count() -> Res<ExitCode> {
+    use std::io::Read;
+    let mut d = Dechunk::default();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        let n = stdin.read(&mut buf).map_err(|e| format!("stdin: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        d.body(&buf[..n]);
+    }
+    println!("count bytes={} series={}", d.bytes, d.series);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `render N [PER] [--per-service] [--health]`: `format::metrics::render`
+/// of gen's table (N services x PER real servers) with every counter set,
+/// as `ipvsadm metrics` (or, with `--health`, the daemon with no monitor:
+/// every real server `NO_MONITOR`) would write it; no kernel. Only the
+/// render is timed.
+fn render(args: &[String]) -> Res<ExitCode> {
+    use ipvsadm_rs::format::metrics::{self, DestHealth, Options};
+    use ipvsadm_rs::model::{Dest, FwdMethod, Service, ServiceKey};
+    let flags: Vec<&String> = args.iter().filter(|a| a.starts_with("--")).collect();
+    let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let n = num(pos.first().copied(), "N")?;
+    let per = per(pos.get(1).copied())?;
+    let mut opts = Options::default();
+    let mut health = false;
+    for f in flags {
+        match f.as_str() {
+            "--per-service" => opts.per_service_only = true,
+            "--health" => health = true,
+            _ => return Err(usage()),
+        }
+    }
+    let big = |i: usize, k: u64| (i as u64 + 1) * 1_000_003 * k;
+    let table: Vec<(Service, Vec<Dest>)> = (0..n)
+        .map(|i| {
+            let vip = 1 + i / PORTS_PER_VIP;
+            let port = (1 + i % PORTS_PER_VIP) as u16;
+            let addr = std::net::Ipv4Addr::new(192, 0, 2, vip as u8).into();
+            let mut s = Service::new(ServiceKey::tcp(addr, port), "wrr");
+            s.stats.conns = big(i, 1);
+            s.stats.inpkts = big(i, 7);
+            s.stats.outpkts = big(i, 5);
+            s.stats.inbytes = big(i, 900);
+            s.stats.outbytes = big(i, 5000);
+            let ds = (1..=per)
+                .map(|r| {
+                    let mut d =
+                        Dest::new(std::net::Ipv4Addr::new(198, 51, 100, r as u8).into(), port);
+                    d.fwd = FwdMethod::Masq;
+                    d.active_conns = (i % 97) as u32;
+                    d.inact_conns = (i % 13) as u32;
+                    d.stats.conns = big(i, 1) / 4;
+                    d.stats.inpkts = big(i, 7) / 4;
+                    d.stats.outpkts = big(i, 5) / 4;
+                    d.stats.inbytes = big(i, 900) / 4;
+                    d.stats.outbytes = big(i, 5000) / 4;
+                    d
+                })
+                .collect();
+            (s, ds)
+        })
+        .collect();
+    let h = |_: &ServiceKey, d: &Dest| {
+        health.then(|| DestHealth {
+            up: true,
+            operating_status: "NO_MONITOR",
+            configured_weight: d.weight,
+            consecutive_failures: 0,
+            last_change: 1_790_000_000.25,
+        })
+    };
+    let start = Instant::now();
+    let mut out = String::new();
+    metrics::render(&mut out, &table, &|_| None, &h, &opts);
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "render {secs:.6} bytes={} series={}",
+        out.len(),
+        series(out.as_bytes())
     );
     Ok(ExitCode::SUCCESS)
 }
