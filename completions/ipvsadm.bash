@@ -29,6 +29,12 @@ _ipvsadm() {
         metrics)
             mapfile -t COMPREPLY < <(compgen -W "--per-service --help" -- "$cur")
             return ;;
+        import)
+            mapfile -t COMPREPLY < <(compgen -W "keepalived --format --help" -- "$cur")
+            return ;;
+        export)
+            mapfile -t COMPREPLY < <(compgen -W "keepalived --help" -- "$cur")
+            return ;;
         version)
             mapfile -t COMPREPLY < <(compgen -W "" -- "$cur")
             return ;;
@@ -93,7 +99,7 @@ _ipvsadm() {
     esac
 
     if [ "$COMP_CWORD" -le 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "apply state serve metrics version completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "apply state serve metrics import export version completions -A --add-service -E --edit-service -D --delete-service -C --clear -L -l --list -Z --zero -a --add-server -e --edit-server -d --delete-server --set -h --help -v --version -R --restore -S --save --start-daemon --stop-daemon" -- "$cur")
         return
     fi
     local opts

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod client;
 pub mod error;
 pub mod format;
+pub mod keepalived;
 pub mod lang;
 pub mod model;
 pub mod names;

@@ -5,6 +5,7 @@
 //! [`popt`]) → [`parse::Action`] → [`run`] (kernel calls through
 //! [`crate::Ipvs`], output through [`crate::format`]).
 
+pub mod convert;
 pub mod docs;
 pub mod help;
 pub mod run;

@@ -14,6 +14,9 @@
 //!   talk to it or check a FILE.
 //! * `ipvsadm metrics [--per-service]` — one Prometheus scrape of the
 //!   tables (`format::metrics`), for node_exporter's textfile collector.
+//! * `ipvsadm import keepalived FILE`, `ipvsadm export keepalived
+//!   [FILE|-]` — keepalived.conf to and from the `serve` document
+//!   ([`crate::keepalived`], `cli::convert`).
 //! * `ipvsadm version` — our own name and version.
 //! * `ipvsadm completions bash|zsh|fish` — the shell completion script,
 //!   generated from the flag table (`cli::docs`).
@@ -32,6 +35,8 @@ pub const SUBCOMMANDS: &[&str] = &[
     "state",
     "serve",
     "metrics",
+    "import",
+    "export",
     "completions",
     "version",
 ];
@@ -108,6 +113,8 @@ pub fn main(argv: &[String]) -> i32 {
         "apply" => apply_main(rest),
         "serve" => serve_main(rest),
         "metrics" => metrics_main(rest),
+        "import" => super::convert::import_main(rest),
+        "export" => super::convert::export_main(rest),
         "state" => state_main(rest),
         "completions" => completions_main(rest),
         "version" => version_main(rest),
@@ -117,7 +124,7 @@ pub fn main(argv: &[String]) -> i32 {
     result.unwrap_or_else(|code| code)
 }
 
-fn usage_error(msg: &str, usage: &str) -> i32 {
+pub(super) fn usage_error(msg: &str, usage: &str) -> i32 {
     eprintln!("ipvsadm: {msg}");
     eprint!("{usage}");
     1

@@ -126,6 +126,21 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
         name: "version",
         summary: "Print ipvsadm-rs's own name and version",
         options: &[],
+    SubDoc {
+        name: "import",
+        summary: "Print keepalived.conf as the document serve and apply read",
+        options: &[
+            ("format", "json (default) or rules with #@ health lines"),
+            ("help", "Show the usage text"),
+        ],
+        arg: SubArg::OneOf(&["keepalived"]),
+    },
+    SubDoc {
+        name: "export",
+        summary: "Print a serve/apply document, or the running state, as keepalived.conf",
+        options: &[("help", "Show the usage text")],
+        arg: SubArg::OneOf(&["keepalived"]),
+    },
         arg: SubArg::None,
     },
     SubDoc {
