@@ -30,10 +30,26 @@ _ipvsadm() {
             mapfile -t COMPREPLY < <(compgen -W "--per-service --help" -- "$cur")
             return ;;
         import)
-            mapfile -t COMPREPLY < <(compgen -W "keepalived --format --help" -- "$cur")
+            case "$cur" in
+                -?*) mapfile -t COMPREPLY < <(compgen -W "--format --help" -- "$cur") ;;
+                *) if [ "$COMP_CWORD" -eq 2 ]; then
+                       mapfile -t COMPREPLY < <(compgen -W "keepalived" -- "$cur")
+                   else
+                       compopt -o filenames 2>/dev/null
+                       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                   fi ;;
+            esac
             return ;;
         export)
-            mapfile -t COMPREPLY < <(compgen -W "keepalived --help" -- "$cur")
+            case "$cur" in
+                -?*) mapfile -t COMPREPLY < <(compgen -W "--help" -- "$cur") ;;
+                *) if [ "$COMP_CWORD" -eq 2 ]; then
+                       mapfile -t COMPREPLY < <(compgen -W "keepalived" -- "$cur")
+                   else
+                       compopt -o filenames 2>/dev/null
+                       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                   fi ;;
+            esac
             return ;;
         version)
             mapfile -t COMPREPLY < <(compgen -W "" -- "$cur")

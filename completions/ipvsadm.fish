@@ -133,6 +133,8 @@ complete -c ipvsadm -n '__ipvsadm_subcommand completions' -l help -d 'Show the u
 complete -c ipvsadm -n '__ipvsadm_subcommand import' -l format -d 'json (default) or rules with #@ health lines'
 complete -c ipvsadm -n '__ipvsadm_subcommand import' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand import' -a 'keepalived'
+complete -c ipvsadm -n '__ipvsadm_subcommand import' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand export' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand export' -a 'keepalived'
+complete -c ipvsadm -n '__ipvsadm_subcommand export' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand completions' -a 'bash zsh fish'

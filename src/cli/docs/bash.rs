@@ -52,6 +52,14 @@ pub fn script() -> String {
                     opts.join(" ")
                 );
             }
+            SubArg::WordThenFile(words) => {
+                let _ = writeln!(
+                    s,
+                    "            case \"$cur\" in\n                -?*) mapfile -t COMPREPLY < <(compgen -W \"{}\" -- \"$cur\") ;;\n                *) if [ \"$COMP_CWORD\" -eq 2 ]; then\n                       mapfile -t COMPREPLY < <(compgen -W \"{}\" -- \"$cur\")\n                   else\n                       compopt -o filenames 2>/dev/null\n                       mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n                   fi ;;\n            esac",
+                    opts.join(" "),
+                    words.join(" ")
+                );
+            }
             SubArg::None => {
                 let _ = writeln!(
                     s,

@@ -120,6 +120,14 @@ complete -c ipvsadm-save -s n -d 'Numeric output of addresses and ports'
                     fish_quote(&words.join(" "))
                 );
             }
+            SubArg::WordThenFile(words) => {
+                let _ = writeln!(
+                    s,
+                    "complete -c ipvsadm -n {cond} -a {}",
+                    fish_quote(&words.join(" "))
+                );
+                let _ = writeln!(s, "complete -c ipvsadm -n {cond} -F");
+            }
             SubArg::None => {}
         }
     }

@@ -41,6 +41,8 @@ pub enum SubArg {
     File,
     /// One of these words.
     OneOf(&'static [&'static str]),
+    /// One of these words, then a file name (or `-`).
+    WordThenFile(&'static [&'static str]),
 }
 
 /// Our subcommands (the same words as `cli::sub::SUBCOMMANDS`).
@@ -133,13 +135,13 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
             ("format", "json (default) or rules with #@ health lines"),
             ("help", "Show the usage text"),
         ],
-        arg: SubArg::OneOf(&["keepalived"]),
+        arg: SubArg::WordThenFile(&["keepalived"]),
     },
     SubDoc {
         name: "export",
         summary: "Print a serve/apply document, or the running state, as keepalived.conf",
         options: &[("help", "Show the usage text")],
-        arg: SubArg::OneOf(&["keepalived"]),
+        arg: SubArg::WordThenFile(&["keepalived"]),
     },
         arg: SubArg::None,
     },

@@ -120,6 +120,10 @@ pub fn script() -> String {
             SubArg::OneOf(words) => {
                 specs.push(zsh_quote(&format!("1:shell:({})", words.join(" "))))
             }
+            SubArg::WordThenFile(words) => {
+                specs.push(zsh_quote(&format!("1:source:({})", words.join(" "))));
+                specs.push(zsh_quote("2:file (- for standard input):_files"));
+            }
             SubArg::None => {}
         }
         let _ = writeln!(s, "            _arguments -S {}", specs.join(" "));
