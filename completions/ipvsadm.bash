@@ -21,7 +21,7 @@ _ipvsadm() {
             return ;;
         serve)
             case "$cur" in
-                -?*) mapfile -t COMPREPLY < <(compgen -W "--listen --socket --on-stop --resync --drain-poll --wait --json --help" -- "$cur") ;;
+                -?*) mapfile -t COMPREPLY < <(compgen -W "--listen --events --socket --on-stop --resync --drain-poll --wait --json --help" -- "$cur") ;;
                 *) compopt -o filenames 2>/dev/null
                    mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
             esac

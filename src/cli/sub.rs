@@ -394,8 +394,9 @@ fn apply_main(args: &[String]) -> Result<i32, i32> {
 }
 
 pub const SERVE_USAGE: &str =
-    "Usage: ipvsadm serve [--listen [ADDR:]PORT] [--socket PATH] [--on-stop leave|remove]
-                     [--resync SECONDS] [--drain-poll SECONDS] [--wait SECONDS] FILE
+    "Usage: ipvsadm serve [--listen [ADDR:]PORT] [--events PATH] [--socket PATH]
+                     [--on-stop leave|remove] [--resync SECONDS]
+                     [--drain-poll SECONDS] [--wait SECONDS] FILE
        ipvsadm serve status [--json] [--socket PATH]
        ipvsadm serve reload [--socket PATH]
        ipvsadm serve check FILE
@@ -406,15 +407,20 @@ FILE is what `ipvsadm apply` reads, plus health monitors: in JSON a service's
 max_retries_down, http_method, url_path, expected_codes, http_version,
 domain_name; and alpha, on_failure, quorum, hysteresis, sorry_server,
 drain_timeout, command, misc_dynamic, verify, ca_file), a real server's
-monitor_address and monitor_port; in rules, lines
+monitor_address and monitor_port, and a service's \"name\" (the name label of
+its metrics, status and events); in rules, lines
   #@ health -t VIP:PORT type=HTTP delay=5 timeout=2 url_path=/health
   #@ health -t VIP:PORT -r SERVER:PORT monitor_port=8080
+  #@ name -t VIP:PORT web
 which ipvsadm-restore and `ipvsadm apply` read as comments.
 SIGHUP or `serve reload` re-reads FILE and applies only what differs; a FILE
 with errors is refused and the running configuration stays.
   --listen [ADDR:]PORT
                     serve GET /metrics (Prometheus) over HTTP, read-only;
                     a PORT alone listens on 127.0.0.1
+  --events PATH     append state changes, reloads and repairs to PATH as JSON
+                    lines (- for standard output); a file that cannot be
+                    written loses events, never checks
   --socket PATH     control socket (default /run/ipvsadm-rs/serve.sock)
   --on-stop leave   on SIGTERM leave the table serving (default)
   --on-stop remove  on SIGTERM delete the services of FILE
@@ -457,6 +463,7 @@ fn serve_main(args: &[String]) -> Result<i32, i32> {
         drain_poll: std::time::Duration::from_secs(2),
         lock_wait: std::time::Duration::from_secs(30),
         listen: None,
+        events: None,
     };
     let mut words: Vec<String> = Vec::new();
     let mut json = false;
@@ -494,6 +501,16 @@ fn serve_main(args: &[String]) -> Result<i32, i32> {
                 let v = v.to_string_lossy();
                 opts.listen =
                     Some(serve::http::parse_listen(&v).map_err(|e| usage_error(&e, SERVE_USAGE))?);
+            }
+            lexopt::Arg::Long("events") => {
+                let v = p
+                    .value()
+                    .map_err(|e| usage_error(&e.to_string(), SERVE_USAGE))?;
+                let v = v.to_string_lossy().into_owned();
+                if v.is_empty() {
+                    return Err(usage_error("--events takes a PATH or -", SERVE_USAGE));
+                }
+                opts.events = Some(v);
             }
             lexopt::Arg::Long("json") => json = true,
             lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => {

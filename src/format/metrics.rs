@@ -34,6 +34,73 @@ pub struct DestHealth {
     pub last_change: f64,
 }
 
+/// Upper bounds (seconds) of the buckets of a check's duration: from a
+/// check on the same LAN (under a millisecond) to a timeout (at most 10 s
+/// is worth telling apart).
+pub const CHECK_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// A histogram over [`CHECK_BUCKETS`]: a count per bucket (not
+/// cumulative; the last one above every bound) and the sum. Recording is
+/// one comparison walk and two additions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Histogram {
+    counts: [u64; CHECK_BUCKETS.len() + 1],
+    sum: f64,
+}
+
+impl Histogram {
+    /// Count one observation of `secs` seconds.
+    pub fn observe(&mut self, secs: f64) {
+        let secs = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
+        let i = CHECK_BUCKETS
+            .iter()
+            .position(|&b| secs <= b)
+            .unwrap_or(CHECK_BUCKETS.len());
+        self.counts[i] += 1;
+        self.sum += secs;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+}
+
+/// A histogram family, whole: `_bucket{…,le}` cumulative up to
+/// `le="+Inf"` (= `_count`), `_sum`, `_count` for each labelled series.
+/// `labels` are written as given (without braces; may be empty).
+pub fn histogram(out: &mut String, name: &str, help: &str, series: &[(String, &Histogram)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (labels, h) in series {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cum = 0u64;
+        for (b, n) in CHECK_BUCKETS.iter().zip(&h.counts) {
+            cum += n;
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {cum}");
+        }
+        let total = h.count();
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {total}");
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name}_sum {}", h.sum);
+            let _ = writeln!(out, "{name}_count {total}");
+        } else {
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {total}");
+        }
+    }
+}
+
+/// A label value, escaped (`\`, `"`, newline) into `out`.
+pub fn push_label_value(out: &mut String, v: &str) {
+    escape(out, v)
+}
+
 /// Escape a label value (`\`, `"`, newline).
 fn escape(out: &mut String, v: &str) {
     for c in v.chars() {
@@ -393,6 +460,63 @@ mod tests {
             }
         }
         assert!(!out.contains("ipvs_backend_up"));
+    }
+
+    #[test]
+    fn histogram_is_cumulative() {
+        let mut h = Histogram::default();
+        for s in [0.0004, 0.001, 0.003, 0.2, 7.0, 12.0, f64::NAN] {
+            h.observe(s);
+        }
+        assert_eq!(h.count(), 7);
+        let mut out = String::new();
+        let l = "remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"".to_string();
+        histogram(&mut out, "x_seconds", "Help", &[(l, &h)]);
+        let want = "# HELP x_seconds Help
+# TYPE x_seconds histogram
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.001\"} 3
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.0025\"} 3
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.005\"} 4
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.01\"} 4
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.025\"} 4
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.05\"} 4
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.1\"} 4
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.25\"} 5
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"0.5\"} 5
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"1\"} 5
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"2.5\"} 5
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"5\"} 5
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"10\"} 6
+x_seconds_bucket{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\",le=\"+Inf\"} 7
+x_seconds_sum{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"} 19.2044
+x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"} 7
+";
+        assert_eq!(out, want);
+        // Without labels, and with no series: a family with no samples.
+        let mut out = String::new();
+        histogram(
+            &mut out,
+            "y",
+            "H",
+            &[(String::new(), &Histogram::default())],
+        );
+        assert!(
+            out.contains("y_bucket{le=\"+Inf\"} 0\ny_sum 0\ny_count 0\n"),
+            "{out}"
+        );
+        let mut out = String::new();
+        histogram(&mut out, "y", "H", &[]);
+        assert_eq!(out, "# HELP y H\n# TYPE y histogram\n");
+    }
+
+    #[test]
+    fn names_are_escaped() {
+        let s = Service::new(ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80), "rr");
+        let l = service_labels(&s, Some("a\\b\"c\nd é"));
+        assert!(l.ends_with(",name=\"a\\\\b\\\"c\\nd é\""), "{l}");
+        let mut v = String::new();
+        push_label_value(&mut v, "x\"y");
+        assert_eq!(v, "x\\\"y");
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //!   spelt as in `-A`/`-a` lines. To ipvsadm-restore, Debian's init script
 //!   and `ipvsadm apply` they are comments. A value with blanks is written
 //!   in double quotes (`command="/usr/local/bin/check 80"`).
+//! * A service's name (the `name` label of its metrics, `serve status`,
+//!   events): `"name": "web"` in JSON, `#@ name SERVICE NAME` in rules
+//!   (NAME last, in double quotes if it has blanks). At most 64
+//!   characters, no control character ([`check_name`]).
 //!
 //! Everything is checked before anything is touched; errors are
 //! `FILE:LINE: message` or `FILE: services[i].health_monitor.key: message`.
@@ -137,9 +141,44 @@ pub struct Config {
     pub desired: Desired,
     pub health: FastMap<ServiceKey, Health>,
     pub overrides: FastMap<(ServiceKey, IpAddr, u16), Override>,
+    /// The services' names (`name`), where FILE gives one.
+    pub names: FastMap<ServiceKey, String>,
+}
+
+/// The longest service name, in characters.
+pub const MAX_NAME: usize = 64;
+
+/// A service name is 1–[`MAX_NAME`] characters, printable: no control
+/// character, no blank but the space, none at either end.
+pub fn check_name(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Err("empty name".into());
+    }
+    if v.chars().count() > MAX_NAME {
+        return Err(format!("longer than {MAX_NAME} characters"));
+    }
+    if let Some(c) = v
+        .chars()
+        .find(|c| c.is_control() || (c.is_whitespace() && *c != ' '))
+    {
+        return Err(format!(
+            "`{}` has the control or blank character U+{:04X}",
+            v.escape_debug(),
+            c as u32
+        ));
+    }
+    if v.starts_with(' ') || v.ends_with(' ') {
+        return Err(format!("`{v}` starts or ends with a blank"));
+    }
+    Ok(())
 }
 
 impl Config {
+    /// The name FILE gives the service `key`, if any.
+    pub fn name(&self, key: &ServiceKey) -> Option<&str> {
+        self.names.get(key).map(String::as_str)
+    }
+
     /// Where real server `addr:port` of `key` is probed.
     pub fn target(&self, key: &ServiceKey, addr: IpAddr, port: u16) -> (IpAddr, u16) {
         let o = self
@@ -553,6 +592,7 @@ fn read_rules(text: &str, file: &str) -> Result<Config, Vec<String>> {
     };
     let mut seen: FastMap<ServiceKey, usize> = FastMap::default();
     let mut seen_server: FastMap<(ServiceKey, IpAddr, u16), usize> = FastMap::default();
+    let mut seen_name: FastMap<ServiceKey, usize> = FastMap::default();
     for (i, raw) in crate::lang::rules::lines(text).enumerate() {
         let line = i + 1;
         let at = |msg: String| format!("{file}:{line}: {msg}");
@@ -573,9 +613,18 @@ fn read_rules(text: &str, file: &str) -> Result<Config, Vec<String>> {
         };
         match w.first().map(String::as_str) {
             Some("health") => {}
+            Some("name") => {
+                match rules_name(&w[1..], &cfg, &mut seen_name, line) {
+                    Ok((key, name)) => {
+                        cfg.names.insert(key, name);
+                    }
+                    Err(e) => errors.push(at(e)),
+                }
+                continue;
+            }
             Some(other) => {
                 errors.push(at(format!(
-                    "unknown directive `#@ {other}` (only `#@ health`)"
+                    "unknown directive `#@ {other}` (`#@ health` or `#@ name`)"
                 )));
                 continue;
             }
@@ -671,6 +720,41 @@ fn read_rules(text: &str, file: &str) -> Result<Config, Vec<String>> {
     }
 }
 
+/// `#@ name SERVICE NAME`: the words after `name`.
+fn rules_name(
+    w: &[String],
+    cfg: &Config,
+    seen: &mut FastMap<ServiceKey, usize>,
+    line: usize,
+) -> Result<(ServiceKey, String), String> {
+    const FORM: &str = "`#@ name SERVICE NAME`, e.g. `#@ name -t 192.0.2.1:80 web`";
+    let Some((name, spec)) = w.split_last().filter(|(_, spec)| !spec.is_empty()) else {
+        return Err(format!("a service and a name are needed ({FORM})"));
+    };
+    if name.starts_with('-') {
+        return Err(format!(
+            "the name comes last and does not start with `-` ({FORM})"
+        ));
+    }
+    let key = match subject(spec) {
+        Ok(Subject::Service(k)) => k,
+        Ok(Subject::Server(..)) => {
+            return Err(format!(
+                "a name is for a service, not a real server ({FORM})"
+            ))
+        }
+        Err(e) => return Err(format!("{e} ({FORM})")),
+    };
+    check_name(name).map_err(|e| format!("name: {e}"))?;
+    if let Some(l) = seen.insert(key, line) {
+        return Err(format!("name already set for this service at line {l}"));
+    }
+    if cfg.desired.service(&key).is_none() {
+        return Err("name for a service the file does not define".into());
+    }
+    Ok((key, name.clone()))
+}
+
 fn server_override(pairs: &[(&str, &str)]) -> Result<Override, String> {
     let mut o = Override::default();
     for &(k, v) in pairs {
@@ -727,6 +811,17 @@ fn read_json(text: &str, file: &str) -> Result<Config, Vec<String>> {
         .unwrap_or_default();
     for (i, (svc, want)) in services.iter().zip(cfg.desired.services.iter()).enumerate() {
         let key = want.service.key;
+        if let Some(n) = svc.get("name") {
+            match n.as_str() {
+                Some(n) => match check_name(n) {
+                    Ok(()) => {
+                        cfg.names.insert(key, n.to_string());
+                    }
+                    Err(e) => errors.push(format!("{file}: services[{i}].name: {e}")),
+                },
+                None => errors.push(format!("{file}: services[{i}].name: not a string")),
+            }
+        }
         if let Some(hm) = svc.get("health_monitor") {
             let path = format!("services[{i}].health_monitor");
             let Some(obj) = hm.as_object() else {
@@ -844,9 +939,107 @@ mod tests {
                 "f:4: expected_codes: `20` is not NNN, NNN,NNN… or NNN-NNN (codes 100–599)",
                 "f:4: health for a service the file does not define",
                 "f:5: a real server the file does not define",
-                "f:6: unknown directive `#@ nonsense` (only `#@ health`)",
+                "f:6: unknown directive `#@ nonsense` (`#@ health` or `#@ name`)",
                 "f:7: a `#@` line must start at the first column",
             ]
+        );
+    }
+
+    #[test]
+    fn names_in_rules() {
+        let text = "-A -t 192.0.2.1:80 -s rr
+-A -f 7 -6 -s rr
+#@ name -t 192.0.2.1:80 web
+#@ name -f 7 -6 \"mail \\\"v6\\\" é\"
+";
+        let c = read(text, "f").unwrap();
+        let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+        assert_eq!(c.name(&key), Some("web"));
+        let f = ServiceKey::fwmark(crate::model::Family::Inet6, 7);
+        assert_eq!(c.name(&f), Some("mail \"v6\" é"));
+        // apply reads the same file, the names as comments.
+        assert_eq!(desired::read_rules(text, "f").unwrap().services.len(), 2);
+
+        let long = "x".repeat(65);
+        let bad = format!(
+            "-A -t 192.0.2.1:80 -s rr
+-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m
+#@ name -t 192.0.2.1:80 web
+#@ name -t 192.0.2.1:80 web2
+#@ name -t 192.0.2.9:80 other
+#@ name -t 192.0.2.1:80 -r 198.51.100.1:80 x
+#@ name -t 192.0.2.1:80
+#@ name
+#@ name -t 192.0.2.1:80 {long}
+#@ name -u 192.0.2.1:80 \"a\tb\"
+#@ name -u 192.0.2.1:80 \" a\"
+#@ name -u 192.0.2.1:80 -x
+#@ name -u 192.0.2.1:80 \"\"
+"
+        );
+        let e = read(&bad, "f").unwrap_err();
+        let form = "(`#@ name SERVICE NAME`, e.g. `#@ name -t 192.0.2.1:80 web`)";
+        assert_eq!(e.len(), 10, "{e:#?}");
+        assert_eq!(e[0], "f:4: name already set for this service at line 3");
+        assert_eq!(e[1], "f:5: name for a service the file does not define");
+        assert_eq!(
+            e[2],
+            format!("f:6: a name is for a service, not a real server {form}")
+        );
+        assert!(
+            e[3].starts_with("f:7: ") && e[3].ends_with(form),
+            "{}",
+            e[3]
+        );
+        assert_eq!(e[4], format!("f:8: a service and a name are needed {form}"));
+        assert_eq!(e[5], "f:9: name: longer than 64 characters");
+        assert_eq!(
+            e[6],
+            "f:10: name: `a\\tb` has the control or blank character U+0009"
+        );
+        assert_eq!(e[7], "f:11: name: ` a` starts or ends with a blank");
+        assert_eq!(
+            e[8],
+            format!("f:12: the name comes last and does not start with `-` {form}")
+        );
+        assert_eq!(e[9], "f:13: name: empty name");
+        // 64 characters (not bytes) is the limit.
+        let ok = format!(
+            "-A -t 192.0.2.1:80 -s rr\n#@ name -t 192.0.2.1:80 {}\n",
+            "é".repeat(64)
+        );
+        assert!(read(&ok, "f").is_ok());
+    }
+
+    #[test]
+    fn names_in_json() {
+        let text = r#"{"services":[{"key":{"kind":"addr","protocol":"tcp","addr":"192.0.2.1","port":80},
+            "scheduler":"rr","name":"web",
+            "dests":[{"addr":"198.51.100.1","port":80,"fwd":"masq","weight":1}]},
+            {"key":{"kind":"fwmark","family":"inet","mark":7},"scheduler":"rr"}]}"#;
+        let c = read(text, "f.json").unwrap();
+        let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
+        assert_eq!(c.name(&key), Some("web"));
+        assert_eq!(c.names.len(), 1);
+        // apply's reader accepts (and ignores) it.
+        assert_eq!(
+            desired::read_json(text, "f.json").unwrap().services.len(),
+            2
+        );
+        let bad = text.replace("\"web\"", "7");
+        assert_eq!(
+            read(&bad, "f.json").unwrap_err(),
+            vec!["f.json: services[0].name: not a string"]
+        );
+        let bad = text.replace("\"web\"", "\"a\\nb\"");
+        assert_eq!(
+            read(&bad, "f.json").unwrap_err(),
+            vec!["f.json: services[0].name: `a\\nb` has the control or blank character U+000A"]
+        );
+        let bad = text.replace("\"web\"", &format!("\"{}\"", "w".repeat(65)));
+        assert_eq!(
+            read(&bad, "f.json").unwrap_err(),
+            vec!["f.json: services[0].name: longer than 64 characters"]
         );
     }
 

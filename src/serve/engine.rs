@@ -16,11 +16,13 @@
 //!   `drain_timeout` passes, then deleted (DRAINING). UDP real servers are
 //!   deleted at once.
 
-use super::config::{Config, Health, Monitor, OnFailure};
+use super::config::{CheckType, Config, Health, Monitor, OnFailure};
+use super::events::{Event, Events};
 use super::kernel::{Job, Kernel};
 use super::probe::{Outcome, Spec};
 use super::tls;
 use crate::apply::Desired;
+use crate::format::metrics::Histogram;
 use crate::lang::rules::Item;
 use crate::model::{Dest, FastMap, FwdMethod, Op, Protocol, ServiceKey};
 use serde::Serialize;
@@ -178,6 +180,20 @@ pub struct Engine {
     pub resync_wanted: bool,
     pub started: SystemTime,
     pub file: String,
+    /// How long checks took, per probe target and check type (probes of
+    /// one target with different monitors of one type share a series).
+    check_latency: FastMap<(SocketAddr, CheckType), Histogram>,
+    /// Jobs sent to the kernel thread and not answered: their kind
+    /// ([`Engine::kernel_done`]) and when they were sent.
+    jobs: std::collections::VecDeque<(&'static str, Instant)>,
+    /// The kind of the next resync (`start`, `reload`, `resync`).
+    resync_kind: &'static str,
+    /// When the kernel thread last finished a job.
+    last_done: Instant,
+    /// Per kind of change: how long the last one took and when it ended.
+    last_apply: Vec<(&'static str, Duration, SystemTime)>,
+    /// `--events`.
+    pub events: Events,
 }
 
 /// One line on stderr; a stderr that cannot be written (closed, full)
@@ -250,6 +266,12 @@ impl Engine {
             resync_wanted: false,
             started: SystemTime::now(),
             file,
+            check_latency: FastMap::default(),
+            jobs: Default::default(),
+            resync_kind: "resync",
+            last_done: Instant::now(),
+            last_apply: Vec::new(),
+            events: Events::none(),
         };
         e.check_tls(&cfg)?;
         e.install(cfg);
@@ -330,6 +352,11 @@ impl Engine {
                 self.by_id.remove(&p.id);
             }
         }
+        let live: crate::model::FastSet<(SocketAddr, CheckType)> = users
+            .keys()
+            .map(|(a, m)| (*a, self.monitors[*m as usize].kind))
+            .collect();
+        self.check_latency.retain(|k, _| live.contains(k));
         for (k, u) in users {
             if let Some(p) = self.probes.get_mut(&k) {
                 p.users = u;
@@ -408,26 +435,42 @@ impl Engine {
         };
         let before = self.quorum_up.insert(*key, now);
         let changed = before.is_some_and(|b| b != now);
+        let sorry = h.sorry_server.map(|s| s.to_string()).unwrap_or_default();
+        let mut ev = self.service_event(
+            if now {
+                "quorum_regained"
+            } else {
+                "quorum_lost"
+            },
+            key,
+        );
+        ev.live_weight = Some(live);
+        ev.sorry_server = Some(sorry.clone());
         if changed && !quiet {
-            let sorry = h.sorry_server.map(|s| s.to_string()).unwrap_or_default();
             if now {
                 log(&format!(
                     "{}: quorum regained (live weight {live} ≥ {}): live servers back, sorry server {sorry} out",
                     service_name(key),
                     q + hy
                 ));
+                ev.threshold = Some(q + hy);
             } else {
                 log(&format!(
                     "{}: quorum lost (live weight {live} < {}): sorry server {sorry} in",
                     service_name(key),
                     q.saturating_sub(hy)
                 ));
+                ev.threshold = Some(q.saturating_sub(hy));
             }
+            self.events.emit(ev);
         } else if before.is_none() && !now {
             log(&format!(
                 "{}: below quorum at start (live weight {live} < {q}): sorry server in",
                 service_name(key)
             ));
+            ev.threshold = Some(q);
+            ev.reason = Some("below quorum at start".into());
+            self.events.emit(ev);
         }
         changed
     }
@@ -528,27 +571,56 @@ impl Engine {
     }
 
     fn send(&mut self, job: Job) {
+        let now = Instant::now();
         if self.kernel_pending == 0 {
-            self.kernel_busy_since = Some(Instant::now());
+            self.kernel_busy_since = Some(now);
         }
         self.kernel_pending += 1;
+        let kind = match &job {
+            Job::Ops(_) => "edit",
+            Job::Resync(_) => self.resync_kind,
+            Job::ReadDests(_) | Job::ReadTable => "read",
+        };
+        self.jobs.push_back((kind, now));
         self.kernel.send(job);
     }
 
-    /// A kernel job finished.
-    pub fn kernel_done(&mut self) {
+    /// A kernel job finished (the replies come in the order the jobs were
+    /// sent); its kind (`edit`, `start`, `reload`, `resync`, `read`). The
+    /// job ran from when it was sent or the one before it ended, whichever
+    /// is later: that long is kept per kind (reads excepted).
+    pub fn kernel_done(&mut self) -> Option<&'static str> {
         self.kernel_pending = self.kernel_pending.saturating_sub(1);
+        let now = Instant::now();
         self.kernel_busy_since = if self.kernel_pending == 0 {
             None
         } else {
-            Some(Instant::now())
+            Some(now)
         };
+        let (kind, sent) = self.jobs.pop_front()?;
+        let took = now.duration_since(sent.max(self.last_done));
+        self.last_done = now;
+        if kind != "read" {
+            let end = SystemTime::now();
+            match self.last_apply.iter_mut().find(|(k, _, _)| *k == kind) {
+                Some(e) => *e = (kind, took, end),
+                None => self.last_apply.push((kind, took, end)),
+            }
+        }
+        Some(kind)
     }
 
     /// Make the whole table match: the FILE with health applied.
     pub fn resync(&mut self) {
+        self.resync_as("resync")
+    }
+
+    /// [`Engine::resync`], its duration counted as `kind` (`start`,
+    /// `reload`, `resync`).
+    pub fn resync_as(&mut self, kind: &'static str) {
         // Edits planned before go first (the resync plans from scratch).
         self.flush();
+        self.resync_kind = kind;
         self.resync_wanted = false;
         let mut want = Desired::default();
         for ws in &self.cfg.desired.services {
@@ -575,6 +647,7 @@ impl Engine {
         };
         let h = self.cfg.health.get(key);
         let mut lines = Vec::new();
+        let mut events = Vec::new();
         for (d, _) in &ws.dests {
             let (st, w) = self.decide(key, d, h);
             let id = (*key, d.addr, d.port);
@@ -592,6 +665,11 @@ impl Engine {
                 server_name(d.addr, d.port),
                 before.unwrap_or("START")
             );
+            let mut ev = self.service_event("state", key);
+            ev.server = Some(server_name(d.addr, d.port));
+            ev.from = Some(before.unwrap_or("START"));
+            ev.to = Some(st);
+            ev.weight = Some(w);
             if let Some(p) = self.probe_of(key, d) {
                 let s = &p.state;
                 let (n, what) = match (s.up, s.successes == 1 || s.failures == 1) {
@@ -607,6 +685,9 @@ impl Engine {
                         o.reason,
                         o.latency.as_secs_f64() * 1000.0
                     );
+                    ev.in_a_row = Some(n);
+                    ev.reason = Some(o.reason.clone());
+                    ev.latency_ms = Some((o.latency.as_secs_f64() * 1e6).round() / 1e3);
                 }
             }
             let _ = write!(
@@ -615,9 +696,13 @@ impl Engine {
                 w.map_or("removed".to_string(), |w| w.to_string())
             );
             lines.push(line);
+            events.push(ev);
         }
         for l in lines {
             log(&l);
+        }
+        for ev in events {
+            self.events.emit(ev);
         }
     }
 
@@ -629,6 +714,11 @@ impl Engine {
         let Some(k) = self.by_id.get(&r.id) else {
             return;
         };
+        let kind = self.monitors[k.1 as usize].kind;
+        self.check_latency
+            .entry((k.0, kind))
+            .or_default()
+            .observe(r.outcome.latency.as_secs_f64());
         let Some(p) = self.probes.get_mut(k) else {
             return;
         };
@@ -664,6 +754,9 @@ impl Engine {
         for ws in &self.cfg.desired.services {
             let key = ws.service.key;
             let Some(new) = cfg.desired.service(&key) else {
+                let mut ev = self.service_event("service_removed", &key);
+                ev.reason = Some(format!("removed from {}", self.file));
+                self.events.emit(ev);
                 continue;
             };
             let udp = matches!(
@@ -687,7 +780,23 @@ impl Engine {
                     .applied
                     .get(&key)
                     .is_some_and(|a| a.iter().any(|x| x.addr == d.addr && x.port == d.port));
+                if !kept && (udp || !present) {
+                    let mut ev = self.service_event("state", &key);
+                    ev.server = Some(server_name(d.addr, d.port));
+                    ev.from = self.status_of.get(&id).copied();
+                    ev.to = Some("DELETED");
+                    ev.weight = Some(None);
+                    ev.reason = Some(format!("removed from {}", self.file));
+                    self.events.emit(ev);
+                }
                 if !kept && !udp && present && !self.draining.contains_key(&id) {
+                    let mut ev = self.service_event("state", &key);
+                    ev.server = Some(server_name(d.addr, d.port));
+                    ev.from = self.status_of.get(&id).copied();
+                    ev.to = Some("DRAINING");
+                    ev.weight = Some(Some(0));
+                    ev.reason = Some(format!("removed from {}", self.file));
+                    self.events.emit(ev);
                     self.draining.insert(
                         id,
                         Drain {
@@ -718,9 +827,17 @@ impl Engine {
                 .service(k)
                 .is_some_and(|s| s.dests.iter().any(|(d, _)| d.addr == *a && d.port == *p))
         });
+        for ws in &cfg.desired.services {
+            if self.cfg.desired.service(&ws.service.key).is_none() {
+                let mut ev = Event::new("service_added");
+                ev.service = Some(service_name(&ws.service.key));
+                ev.name = cfg.name(&ws.service.key).map(str::to_string);
+                self.events.emit(ev);
+            }
+        }
         self.install(cfg);
         self.log_all();
-        self.resync();
+        self.resync_as("reload");
         Ok(())
     }
 
@@ -770,6 +887,13 @@ impl Engine {
                         service_name(&key),
                         server_name(id.1, id.2)
                     ));
+                    let mut ev = self.service_event("state", &key);
+                    ev.server = Some(server_name(id.1, id.2));
+                    ev.from = Some("DRAINING");
+                    ev.to = Some("DELETED");
+                    ev.weight = Some(None);
+                    ev.reason = Some(format!("after {secs:.1} s: {why}"));
+                    self.events.emit(ev);
                     touched.push(key);
                 }
             }
@@ -778,6 +902,25 @@ impl Engine {
         for k in touched {
             self.sync(&k);
         }
+    }
+
+    /// The name FILE gives the service `key` (its `name` label, status
+    /// and events), if any.
+    pub fn name_of(&self, key: &ServiceKey) -> Option<&str> {
+        self.cfg.name(key)
+    }
+
+    /// An event about the service `key` (its name filled in).
+    pub fn service_event(&self, event: &'static str, key: &ServiceKey) -> Event {
+        let mut ev = Event::new(event);
+        ev.service = Some(service_name(key));
+        ev.name = self.name_of(key).map(str::to_string);
+        ev
+    }
+
+    /// How long the last change of each kind took, and when it ended.
+    pub fn last_apply(&self) -> &[(&'static str, Duration, SystemTime)] {
+        &self.last_apply
     }
 
     /// The health of a real server of the table, for metrics: those of
@@ -824,27 +967,87 @@ impl Engine {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         let loop_age = self.last_result.elapsed().as_secs_f64();
+        // Every line at the first column (the exposition format has no
+        // indentation).
         let _ = write!(
             out,
-            "# HELP ipvs_serve_probes Probes running (one per unique target and monitor)
-             # TYPE ipvs_serve_probes gauge
-ipvs_serve_probes {}
-             # HELP ipvs_serve_checks_total Checks done
-             # TYPE ipvs_serve_checks_total counter
-ipvs_serve_checks_total {}
-             # HELP ipvs_serve_last_check_timestamp_seconds Unix time of the last check result
-             # TYPE ipvs_serve_last_check_timestamp_seconds gauge
-ipvs_serve_last_check_timestamp_seconds {:.3}
-             # HELP ipvs_serve_reloads_total Reloads of FILE
-             # TYPE ipvs_serve_reloads_total counter
-             ipvs_serve_reloads_total{{result=\"ok\"}} {}
-ipvs_serve_reloads_total{{result=\"failed\"}} {}
-",
+            "# HELP ipvs_serve_probes Probes running (one per unique target and monitor)\n\
+             # TYPE ipvs_serve_probes gauge\n\
+             ipvs_serve_probes {}\n\
+             # HELP ipvs_serve_checks_total Checks done\n\
+             # TYPE ipvs_serve_checks_total counter\n\
+             ipvs_serve_checks_total {}\n\
+             # HELP ipvs_serve_last_check_timestamp_seconds Unix time of the last check result (the checker's liveness)\n\
+             # TYPE ipvs_serve_last_check_timestamp_seconds gauge\n\
+             ipvs_serve_last_check_timestamp_seconds {:.3}\n\
+             # HELP ipvs_serve_reloads_total Reloads of FILE\n\
+             # TYPE ipvs_serve_reloads_total counter\n\
+             ipvs_serve_reloads_total{{result=\"ok\"}} {}\n\
+             ipvs_serve_reloads_total{{result=\"failed\"}} {}\n",
             self.probes.len(),
             self.checks,
             now - loop_age,
             self.reloads_ok,
             self.reloads_failed
+        );
+        let _ = write!(
+            out,
+            "# HELP ipvs_serve_last_apply_duration_seconds How long the last change of the table took, by kind: start (the first apply), reload, resync (the periodic comparison and repair), edit (a batch of health changes)\n\
+             # TYPE ipvs_serve_last_apply_duration_seconds gauge\n"
+        );
+        for (kind, took, _) in &self.last_apply {
+            let _ = writeln!(
+                out,
+                "ipvs_serve_last_apply_duration_seconds{{kind=\"{kind}\"}} {:.6}",
+                took.as_secs_f64()
+            );
+        }
+        let _ = write!(
+            out,
+            "# HELP ipvs_serve_last_apply_timestamp_seconds Unix time the last change of the table of each kind ended\n\
+             # TYPE ipvs_serve_last_apply_timestamp_seconds gauge\n"
+        );
+        for (kind, _, at) in &self.last_apply {
+            let t = at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let _ = writeln!(
+                out,
+                "ipvs_serve_last_apply_timestamp_seconds{{kind=\"{kind}\"}} {t:.3}"
+            );
+        }
+        if self.events.enabled() {
+            let _ = write!(
+                out,
+                "# HELP ipvs_serve_events_lost_total Events not written (queue full or the events file not writable)\n\
+                 # TYPE ipvs_serve_events_lost_total counter\n\
+                 ipvs_serve_events_lost_total {}\n",
+                self.events.lost()
+            );
+        }
+        // Check durations, one series per probe target and check type.
+        let mut series: Vec<(&(SocketAddr, CheckType), &Histogram)> =
+            self.check_latency.iter().collect();
+        series.sort_unstable_by_key(|((a, kind), _)| (a.ip(), a.port(), kind.name()));
+        let series: Vec<(String, &Histogram)> = series
+            .into_iter()
+            .map(|((a, kind), h)| {
+                (
+                    format!(
+                        "remote_address=\"{}\",remote_port=\"{}\",check=\"{}\"",
+                        a.ip(),
+                        a.port(),
+                        kind.name()
+                    ),
+                    h,
+                )
+            })
+            .collect();
+        crate::format::metrics::histogram(
+            out,
+            "ipvs_backend_check_duration_seconds",
+            "How long health checks took (failed ones included; a timeout counts as its timeout), per probe target (monitor_address/monitor_port where set) and check type",
+            &series,
         );
     }
 
@@ -934,6 +1137,7 @@ ipvs_serve_reloads_total{{result=\"failed\"}} {}
             let sorry = h.and_then(|h| h.sorry_server).map(|s| s.to_string());
             services.push(ServiceStatus {
                 service: service_name(&key),
+                name: self.name_of(&key).map(str::to_string),
                 quorum_up: self.quorum_up.get(&key).copied(),
                 sorry_server_active: sorry
                     .clone()
@@ -1012,6 +1216,9 @@ pub struct Status {
 #[derive(Serialize)]
 pub struct ServiceStatus {
     pub service: String,
+    /// The name FILE gives the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quorum_up: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1071,6 +1278,9 @@ impl Status {
         );
         for s in &self.services {
             let _ = write!(out, "{}", s.service);
+            if let Some(n) = &s.name {
+                let _ = write!(out, " ({n})");
+            }
             if let Some(q) = s.quorum_up {
                 let _ = write!(out, "  quorum {}", if q { "up" } else { "LOST" });
             }

@@ -9,6 +9,7 @@
 //!   quorum, drain, what is written to the kernel, the status;
 //! * [`kernel`]: the thread that talks to IPVS;
 //! * [`control`]: the status and reload socket;
+//! * [`events`]: `--events`, state changes and reloads as JSON lines;
 //! * [`http`]: `--listen`, the read-only `/metrics` endpoint.
 //!
 //! The runtime (tokio, one thread) exists only inside [`run`]: the
@@ -17,6 +18,7 @@
 pub mod config;
 pub mod control;
 pub mod engine;
+pub mod events;
 pub mod http;
 pub mod kernel;
 pub mod probe;
@@ -53,6 +55,8 @@ pub struct Options {
     pub lock_wait: Duration,
     /// Where to serve `/metrics`, if anywhere.
     pub listen: Option<std::net::SocketAddr>,
+    /// Where to append events as JSON lines (`-`: standard output).
+    pub events: Option<String>,
 }
 
 use engine::log;
@@ -136,10 +140,13 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
             return 1;
         }
     };
+    if let Some(path) = &opts.events {
+        engine.events = events::Events::open(path);
+    }
     // The first apply, as `ipvsadm apply FILE` (health as known at start:
     // every server up, or down with `alpha`).
     let t0 = Instant::now();
-    engine.resync();
+    engine.resync_as("start");
     match k_rx.recv().await {
         Some(Reply::Resynced(Ok(n))) => log(&format!(
             "applied {}: {n} change(s) in {:.3} s; {} service(s), {} probe(s)",
@@ -150,6 +157,12 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
         )),
         Some(Reply::Resynced(Err(e))) => {
             log(&format!("applying {} failed: {e}", opts.file));
+            let mut ev = events::Event::new("start");
+            ev.file = Some(opts.file.clone());
+            ev.result = Some("failed");
+            ev.error = Some(e);
+            engine.events.emit(ev);
+            engine.events.close(Duration::from_secs(1));
             return 2;
         }
         _ => {
@@ -158,6 +171,15 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
         }
     }
     engine.kernel_done();
+    {
+        let mut ev = events::Event::new("start");
+        ev.file = Some(opts.file.clone());
+        ev.result = Some("ok");
+        ev.pid = Some(std::process::id());
+        ev.services = Some(engine.services().len());
+        ev.probes = Some(engine.probe_count());
+        engine.events.emit(ev);
+    }
     engine.log_all();
     warn_sysctls();
 
@@ -220,7 +242,7 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                 engine.flush();
             }
             Some(reply) = k_rx.recv() => {
-                engine.kernel_done();
+                let job_kind = engine.kernel_done();
                 match reply {
                     Reply::Ops { refused } => {
                         for (op, errno) in &refused {
@@ -229,6 +251,10 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                                 crate::lang::render::op_command(op),
                                 crate::error::Errno(*errno).strerror()
                             ));
+                            let mut ev = events::Event::new("refused");
+                            ev.command = Some(crate::lang::render::op_command(op));
+                            ev.error = Some(crate::error::Errno(*errno).strerror());
+                            engine.events.emit(ev);
                         }
                         if !refused.is_empty() {
                             engine.resync_wanted = true;
@@ -236,6 +262,7 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                     }
                     Reply::Resynced(r) => {
                         resyncs_done += 1;
+                        resync_event(&mut engine, job_kind, &r, &opts.file);
                         let last_resync_error = match r {
                             Ok(0) => None,
                             Ok(n) => {
@@ -273,7 +300,7 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                                     crate::format::metrics::render(
                                         &mut out,
                                         &table,
-                                        &|_| None,
+                                        &|k| engine.name_of(k).map(str::to_string),
                                         &|k, d| engine.health_of(k, d),
                                         &crate::format::metrics::Options::default(),
                                     );
@@ -372,7 +399,43 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     } else {
         log("stopping: the table is left as it is (--on-stop leave)");
     }
+    let mut ev = events::Event::new("stop");
+    ev.pid = Some(std::process::id());
+    engine.events.emit(ev);
+    engine.events.close(Duration::from_secs(2));
     0
+}
+
+/// The event of a whole-table apply that ended: a reload's outcome, or a
+/// resync that changed something (a repair) or failed.
+fn resync_event(
+    engine: &mut Engine,
+    kind: Option<&'static str>,
+    r: &Result<usize, String>,
+    file: &str,
+) {
+    let mut ev = match (kind, r) {
+        (Some("reload"), _) => {
+            let mut ev = events::Event::new("reload");
+            ev.file = Some(file.to_string());
+            ev.services = Some(engine.services().len());
+            ev.probes = Some(engine.probe_count());
+            ev
+        }
+        (_, Ok(0)) => return,
+        _ => events::Event::new("repair"),
+    };
+    match r {
+        Ok(n) => {
+            ev.result = Some("ok");
+            ev.changes = Some(*n);
+        }
+        Err(e) => {
+            ev.result = Some("failed");
+            ev.error = Some(e.clone());
+        }
+    }
+    engine.events.emit(ev);
 }
 
 /// Is the daemon working: checks reporting, the IPVS thread not stuck on
@@ -393,6 +456,8 @@ fn reload(engine: &mut Engine, file: &str) -> Result<(), Vec<String>> {
         sd_notify::NotifyState::Reloading,
         sd_notify::NotifyState::monotonic_usec_now().unwrap_or(sd_notify::NotifyState::Custom("")),
     ]);
+    // Opened again: a rotated events file is followed.
+    engine.events.reopen();
     let r = load(file).and_then(|cfg| engine.reload(cfg));
     match &r {
         Ok(()) => {
@@ -411,6 +476,12 @@ fn reload(engine: &mut Engine, file: &str) -> Result<(), Vec<String>> {
             log(&format!(
                 "reload of {file} refused; the running configuration stays"
             ));
+            let mut ev = events::Event::new("reload");
+            ev.file = Some(file.to_string());
+            ev.result = Some("failed");
+            ev.reason = Some("FILE refused; the running configuration stays".into());
+            ev.errors = errors.clone();
+            engine.events.emit(ev);
         }
     }
     notify(&[sd_notify::NotifyState::Ready]);

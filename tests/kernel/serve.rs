@@ -1173,3 +1173,252 @@ fn metrics_endpoint_with_health() {
     assert_saved(&[]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The histogram `ipvs_backend_check_duration_seconds` of one probe
+/// target, checked for consistency: buckets cumulative (never falling),
+/// `+Inf` equal to `_count`. Returns the count.
+fn check_histogram(body: &str, target: &str) -> u64 {
+    let labels = format!("{target},check=\"TCP\"");
+    let value = |l: &str| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap();
+    let buckets: Vec<(String, f64)> = body
+        .lines()
+        .filter(|l| {
+            l.starts_with("ipvs_backend_check_duration_seconds_bucket{") && l.contains(&labels)
+        })
+        .map(|l| {
+            let le = l.split("le=\"").nth(1).unwrap().split('"').next().unwrap();
+            (le.to_string(), value(l))
+        })
+        .collect();
+    assert_eq!(buckets.len(), 14, "{target}: {buckets:?}\n{body}");
+    assert_eq!(buckets.last().unwrap().0, "+Inf");
+    for w in buckets.windows(2) {
+        assert!(w[0].1 <= w[1].1, "{target}: buckets fall: {buckets:?}");
+        if w[1].0 != "+Inf" {
+            assert!(
+                w[0].0.parse::<f64>().unwrap() < w[1].0.parse::<f64>().unwrap(),
+                "{buckets:?}"
+            );
+        }
+    }
+    let one = |suffix: &str| {
+        let hits: Vec<f64> = body
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("ipvs_backend_check_duration_seconds_{suffix}{{"))
+                    && l.contains(&labels)
+            })
+            .map(value)
+            .collect();
+        assert_eq!(hits.len(), 1, "{suffix} of {target}\n{body}");
+        hits[0]
+    };
+    let count = one("count");
+    assert_eq!(buckets.last().unwrap().1, count, "{target}: +Inf != _count");
+    assert!(one("sum") >= 0.0);
+    count as u64
+}
+
+/// A service's `name` from FILE in /metrics and `serve status`; the
+/// check-duration histogram (one series per probe target: a target shared
+/// by two services is one); apply durations; `--events`: a killed backend
+/// gives an ONLINE -> ERROR line, reloads (accepted and refused) theirs.
+#[test]
+fn names_check_histogram_and_events() {
+    let _g = fresh_netns();
+    local("198.51.100.1");
+    local("198.51.100.2");
+    let _a = tcp_server("198.51.100.1:80");
+    let b = tcp_server("198.51.100.2:80");
+    let events = std::env::temp_dir().join(format!("serve-events-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&events);
+    let text = lines(&[
+        "-A -t 192.0.2.1:80 -s rr",
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 3",
+        "-a -t 192.0.2.1:80 -r 198.51.100.2:80 -m -w 2",
+        "#@ health -t 192.0.2.1:80 type=TCP delay=0.5 timeout=0.4 max_retries_down=1",
+        "#@ name -t 192.0.2.1:80 \"web \\\"front\\\"\"",
+        "-A -t 192.0.2.2:80 -s rr",
+        "-a -t 192.0.2.2:80 -r 198.51.100.1:80 -m -w 1",
+        "#@ health -t 192.0.2.2:80 type=TCP delay=0.5 timeout=0.4 max_retries_down=1",
+    ]);
+    let d = Daemon::start(
+        &text,
+        &[
+            "--listen",
+            "127.0.0.1:9120",
+            "--events",
+            events.to_str().unwrap(),
+        ],
+    );
+    // Names in the status.
+    let st = d.status();
+    let svc = st["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "TCP 192.0.2.1:80")
+        .unwrap();
+    assert_eq!(svc["name"], "web \"front\"", "{st:#}");
+    let other = st["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "TCP 192.0.2.2:80")
+        .unwrap();
+    assert!(other.get("name").is_none(), "{st:#}");
+    let text_status = ours(
+        &["serve", "status", "--socket", d.sock.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        text_status
+            .stdout
+            .contains("TCP 192.0.2.1:80 (web \"front\")"),
+        "{}",
+        text_status.stdout
+    );
+    // Checks counted in the histogram (both targets), consistently.
+    let t0 = Instant::now();
+    let body = loop {
+        let (code, body) = http_get("127.0.0.1:9120", "/metrics", "GET");
+        assert_eq!(code, 200, "{body}");
+        let n = |t| {
+            body.lines()
+                .find(|l| {
+                    l.starts_with("ipvs_backend_check_duration_seconds_count{") && l.contains(t)
+                })
+                .map_or(0, |l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        };
+        if n("remote_address=\"198.51.100.1\"") >= 3 && n("remote_address=\"198.51.100.2\"") >= 3 {
+            break body;
+        }
+        assert!(
+            t0.elapsed() < DEADLINE,
+            "no checks counted:\n{body}\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        body.lines().all(|l| !l.starts_with(' ') && !l.is_empty()),
+        "{body}"
+    );
+    let n1 = check_histogram(&body, "remote_address=\"198.51.100.1\",remote_port=\"80\"");
+    let n2 = check_histogram(&body, "remote_address=\"198.51.100.2\",remote_port=\"80\"");
+    println!("checks counted: {n1} and {n2}");
+    // The target both services share is one series (one probe).
+    assert_eq!(
+        body.lines()
+            .filter(|l| l.starts_with("ipvs_backend_check_duration_seconds_count{"))
+            .count(),
+        2,
+        "{body}"
+    );
+    assert!(body.contains("# TYPE ipvs_backend_check_duration_seconds histogram\n"));
+    // The name label on the service's series, escaped.
+    assert!(
+        body.lines().any(|l| l.starts_with("ipvs_backend_up{")
+            && l.contains("local_address=\"192.0.2.1\"")
+            && l.contains("name=\"web \\\"front\\\"\"")
+            && l.contains("remote_address=\"198.51.100.2\"")
+            && l.ends_with(" 1")),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("ipvs_service_connections_total{")
+                && l.contains("local_address=\"192.0.2.2\"")
+                && l.contains("name=\"\"")),
+        "{body}"
+    );
+    let start_took = body
+        .lines()
+        .find(|l| l.starts_with("ipvs_serve_last_apply_duration_seconds{kind=\"start\"} "))
+        .unwrap_or_else(|| panic!("no start apply duration\n{body}"));
+    assert!(
+        start_took
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            >= 0.0
+    );
+    assert!(body.contains("ipvs_serve_events_lost_total 0\n"), "{body}");
+
+    // A backend killed: its ONLINE -> ERROR event.
+    drop(b);
+    d.wait_status("TCP 192.0.2.1:80", "198.51.100.2:80", "ERROR");
+    let read_events = || -> Vec<Value> {
+        std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let wait_event = |what: &str, f: &dyn Fn(&Value) -> bool| -> Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(e) = read_events().into_iter().find(|e| f(e)) {
+                return e;
+            }
+            assert!(
+                t0.elapsed() < DEADLINE,
+                "no {what} event in {:#?}\n{}",
+                read_events(),
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let down = wait_event("ONLINE -> ERROR", &|e| {
+        e["event"] == "state" && e["server"] == "198.51.100.2:80" && e["to"] == "ERROR"
+    });
+    assert_eq!(down["from"], "ONLINE", "{down}");
+    assert_eq!(down["service"], "TCP 192.0.2.1:80", "{down}");
+    assert_eq!(down["name"], "web \"front\"", "{down}");
+    assert_eq!(down["weight"], 0, "{down}");
+    assert_eq!(down["in_a_row"], 1, "{down}");
+    assert!(down["latency_ms"].as_f64().is_some(), "{down}");
+    assert!(!down["reason"].as_str().unwrap().is_empty(), "{down}");
+    let ts = down["ts"].as_str().unwrap();
+    assert!(
+        ts.len() == 24 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
+        "{ts}"
+    );
+    assert_eq!(read_events()[0]["event"], "start");
+
+    // Reloads: one refused, one accepted (the second service removed).
+    d.rewrite(&format!("{text}#@ name -t 192.0.2.1:80 again\n"));
+    assert_eq!(d.reload().status, 1);
+    let refused = wait_event("refused reload", &|e| {
+        e["event"] == "reload" && e["result"] == "failed"
+    });
+    assert!(
+        refused["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains(":9: name already set for this service at line 5"),
+        "{refused}"
+    );
+    d.rewrite(&text.replace("-A -t 192.0.2.2:80 -s rr\n", "").replace(
+        "-a -t 192.0.2.2:80 -r 198.51.100.1:80 -m -w 1\n#@ health -t 192.0.2.2:80 type=TCP delay=0.5 timeout=0.4 max_retries_down=1\n",
+        "",
+    ));
+    let o = d.reload();
+    assert_eq!(o.status, 0, "{}{}", o.stderr, d.log());
+    let ok = wait_event("accepted reload", &|e| {
+        e["event"] == "reload" && e["result"] == "ok"
+    });
+    assert!(ok["changes"].as_u64().unwrap() >= 1, "{ok}");
+    wait_event("service removed", &|e| {
+        e["event"] == "service_removed" && e["service"] == "TCP 192.0.2.2:80"
+    });
+    let (_, body) = http_get("127.0.0.1:9120", "/metrics", "GET");
+    assert!(
+        body.contains("ipvs_serve_last_apply_duration_seconds{kind=\"reload\"} "),
+        "{body}"
+    );
+    let _ = std::fs::remove_file(&events);
+}

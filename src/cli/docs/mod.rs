@@ -90,6 +90,10 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
                 "listen",
                 "Serve GET /metrics over HTTP on [ADDR:]PORT (localhost by default)",
             ),
+            (
+                "events",
+                "Append state changes, reloads and repairs to PATH as JSON lines (- for stdout)",
+            ),
             ("socket", "Control socket of the daemon"),
             (
                 "on-stop",
@@ -125,10 +129,6 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
         arg: SubArg::None,
     },
     SubDoc {
-        name: "version",
-        summary: "Print ipvsadm-rs's own name and version",
-        options: &[],
-    SubDoc {
         name: "import",
         summary: "Print keepalived.conf as the document serve and apply read",
         options: &[
@@ -143,6 +143,10 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
         options: &[("help", "Show the usage text")],
         arg: SubArg::WordThenFile(&["keepalived"]),
     },
+    SubDoc {
+        name: "version",
+        summary: "Print ipvsadm-rs's own name and version",
+        options: &[],
         arg: SubArg::None,
     },
     SubDoc {
