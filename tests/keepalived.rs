@@ -197,7 +197,7 @@ fn dr_tcp_keywords() {
         "connect_ip, rs port"
     );
     let h = &c.health[&k];
-    assert_eq!(h.monitor.fall, 1, "retry 0");
+    assert_eq!(h.monitor.fall, 1, "retry 0 (in the checkers)");
     assert_eq!(h.on_failure, OnFailure::Remove);
     assert!(!h.monitor.alpha);
     assert_eq!(h.monitor.delay, Duration::from_secs(10));
@@ -488,6 +488,7 @@ fn bad_input_names_file_and_line() {
         (vs(" lvs_method TUN type gue"), "F:3: lvs_method: a gue tunnel needs a port"),
         (vs(" lvs_method TUN type ipip csum"), "F:3: lvs_method: ipip tunnels take no checksum"),
         (vs(" frob"), "F:3: unknown keyword `frob` in virtual_server"),
+        (vs(" retry 0"), "F:3: retry: `0` is outside 1–4294967295"),
         ("virtual_server 192.0.2.1 80 {\n real_server 198.51.100.1 80 {\n weight 70000\n }\n}\n".into(), "F:3: weight: `70000` is outside 0–65535"),
         ("virtual_server 192.0.2.1 80 {\n real_server 198.51.100.1 80 {\n HTTP_GET {\n url {\n status_code 200\n }\n }\n }\n}\n".into(), "F:4: url needs a path"),
         ("virtual_server 192.0.2.1 80 {\n real_server 198.51.100.1 80 {\n HTTP_GET {\n url {\n path /\n status_code 700\n }\n }\n }\n}\n".into(), "F:6: status_code: `700` is outside 100–599"),
@@ -656,7 +657,7 @@ fn generate(r: &mut Rng, services: usize) -> String {
         let delay = 2 + r.below(30);
         o.push_str(&format!(
             " delay_loop {delay}\n retry {}\n delay_before_retry {delay}\n",
-            r.below(5)
+            1 + r.below(4)
         ));
         if r.below(2) == 0 {
             o.push_str(" inhibit_on_failure\n");

@@ -3,7 +3,7 @@
 //! for services that share a name and everything else, and one
 //! `virtual_server` block per other service. The health monitor becomes
 //! one checker per real server, written so that importing the text gives
-//! the document back (`retry` = `max_retries_down` − 1,
+//! the document back (`retry` = `max_retries_down` − 1 in each checker,
 //! `delay_before_retry` = `delay_loop` = `delay`). What keepalived cannot
 //! say gets a warning.
 
@@ -94,7 +94,6 @@ fn body(cfg: &Config, svc: &Service, dests: &[Dest], warn: &mut Vec<String>, at:
         if m.kind != CheckType::Misc {
             let _ = writeln!(o, "    connect_timeout {}", secs(m.timeout));
         }
-        let _ = writeln!(o, "    retry {}", m.fall - 1);
         let _ = writeln!(o, "    delay_before_retry {}", secs(m.delay));
         if m.alpha {
             o.push_str("    alpha\n");
@@ -197,6 +196,8 @@ fn body(cfg: &Config, svc: &Service, dests: &[Dest], warn: &mut Vec<String>, at:
                 CheckType::Misc => "MISC_CHECK",
             };
             let _ = writeln!(o, "        {name} {{");
+            // In the checker: keepalived takes retry 0 only there.
+            let _ = writeln!(o, "            retry {}", m.fall - 1);
             if let Some(a) = ma {
                 if m.kind != CheckType::Misc {
                     let _ = writeln!(o, "            connect_ip {a}");

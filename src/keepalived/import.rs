@@ -210,14 +210,16 @@ impl Cascade {
     }
 
     /// A cascading keyword: true if `n` was one.
-    fn take(&mut self, ctx: &mut Ctx, n: &Node) -> bool {
+    /// (`retry` is at least 1 on a virtual or real server, as keepalived
+    /// reads it; a checker may say 0.)
+    fn take(&mut self, ctx: &mut Ctx, n: &Node, in_checker: bool) -> bool {
         match n.key() {
             "delay_loop" => self.delay_loop = timer(ctx, n, false).or(self.delay_loop),
             "connect_timeout" => {
                 self.connect_timeout = timer(ctx, n, false).or(self.connect_timeout)
             }
             "retry" | "nb_get_retry" => {
-                self.retry = num(ctx, n, 0, u64::from(u32::MAX))
+                self.retry = num(ctx, n, u64::from(!in_checker), u64::from(u32::MAX))
                     .map(|r| r as u32)
                     .or(self.retry)
             }
@@ -485,7 +487,7 @@ fn checker(ctx: &mut Ctx, n: &Node, kind: Kind) -> Option<Checker> {
     }
     let http = matches!(kind, Kind::Http | Kind::Ssl);
     for o in block(ctx, n) {
-        if c.cascade.take(ctx, o) {
+        if c.cascade.take(ctx, o, true) {
             if o.key() == "inhibit_on_failure" {
                 ctx.err(
                     &o.pos,
@@ -624,7 +626,7 @@ fn real_server(ctx: &mut Ctx, n: &Node) -> Option<Rs> {
         return Some(rs);
     };
     for o in children {
-        if rs.cascade.take(ctx, o) {
+        if rs.cascade.take(ctx, o, false) {
             continue;
         }
         let k = o.key();
@@ -829,7 +831,7 @@ fn virtual_server(ctx: &mut Ctx, n: &Node) -> Vs {
         rs: Vec::new(),
     };
     for o in block(ctx, n) {
-        if vs.cascade.take(ctx, o) {
+        if vs.cascade.take(ctx, o, false) {
             continue;
         }
         let k = o.key();
