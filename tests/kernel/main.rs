@@ -14,6 +14,7 @@ mod diff;
 mod lock;
 mod metrics;
 mod misc;
+mod prometheus;
 mod restore;
 mod serve;
 mod services;
