@@ -130,7 +130,6 @@ complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l help -d 'Show the usage t
 complete -c ipvsadm -n '__ipvsadm_subcommand serve' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand metrics' -l per-service -d 'No real-server series, sums per service instead'
 complete -c ipvsadm -n '__ipvsadm_subcommand metrics' -l help -d 'Show the usage text'
-complete -c ipvsadm -n '__ipvsadm_subcommand completions' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand import' -l format -d 'json (default) or rules with #@ health lines'
 complete -c ipvsadm -n '__ipvsadm_subcommand import' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand import' -a 'keepalived'
@@ -138,4 +137,5 @@ complete -c ipvsadm -n '__ipvsadm_subcommand import' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand export' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand export' -a 'keepalived'
 complete -c ipvsadm -n '__ipvsadm_subcommand export' -F
+complete -c ipvsadm -n '__ipvsadm_subcommand completions' -l help -d 'Show the usage text'
 complete -c ipvsadm -n '__ipvsadm_subcommand completions' -a 'bash zsh fish'
