@@ -151,9 +151,20 @@ fn metrics_main(args: &[String]) -> Result<i32, i32> {
         eprintln!("ipvsadm metrics: {}", ipvs_strerror(None, e.errno()));
         4
     })?;
-    let mut out = String::with_capacity(256 + table.len() * 2048);
-    format::metrics::render(&mut out, &table, &|_| None, &|_, _| None, &opts);
+    // Written as it is rendered, through one buffer (see render_to).
+    let mut out = String::with_capacity(format::metrics::FLUSH_AT + 64 * 1024);
     let mut so = std::io::stdout().lock();
+    let mut failed = None;
+    format::metrics::render_to(&mut out, &table, &|_| None, &|_, _| None, &opts, &mut |b| {
+        if failed.is_none() {
+            failed = so.write_all(b.as_bytes()).err();
+        }
+        b.clear();
+    });
+    if let Some(e) = failed {
+        eprintln!("ipvsadm metrics: {e}");
+        return Err(1);
+    }
     so.write_all(out.as_bytes())
         .and_then(|_| so.flush())
         .map_err(|e| {

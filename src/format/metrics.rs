@@ -162,14 +162,131 @@ pub fn service_labels(svc: &Service, name: Option<&str>) -> String {
 fn dest_labels(service: &str, d: &Dest) -> String {
     let mut l = String::with_capacity(service.len() + 80);
     l.push_str(service);
-    let _ = write!(
-        l,
-        ",remote_address=\"{}\",remote_port=\"{}\",forwarding=\"{}\"",
-        d.addr,
-        d.port,
-        forwarding(d.fwd)
-    );
+    l.push_str(",remote_address=\"");
+    push_addr(&mut l, d.addr);
+    l.push_str("\",remote_port=\"");
+    push_u64(&mut l, u64::from(d.port));
+    l.push_str("\",forwarding=\"");
+    l.push_str(forwarding(d.fwd));
+    l.push('"');
     l
+}
+
+/// An address as `Display` writes it; IPv4 without `core::fmt`.
+fn push_addr(out: &mut String, a: std::net::IpAddr) {
+    match a {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            push_u64(out, u64::from(a));
+            for o in [b, c, d] {
+                out.push('.');
+                push_u64(out, u64::from(o));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// Two decimal digits of each of 0..100.
+const DIGITS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `v` in decimal, without `core::fmt` (a scrape writes a million of
+/// them).
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    while v >= 100 {
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGITS[r..r + 2]);
+    }
+    if v >= 10 {
+        let r = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGITS[r..r + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    // SAFETY: only ASCII digits are appended, so `out` stays UTF-8.
+    unsafe { out.as_mut_vec() }.extend_from_slice(&buf[i..]);
+}
+
+/// A sample's value.
+#[derive(Clone, Copy, Debug)]
+enum Num {
+    U(u64),
+    I(i64),
+    /// Three decimals, as `{:.3}`.
+    Fixed3(f64),
+}
+
+fn push_num(out: &mut String, v: Num) {
+    match v {
+        Num::U(v) => push_u64(out, v),
+        Num::I(v) => {
+            if v < 0 {
+                out.push('-');
+            }
+            push_u64(out, v.unsigned_abs());
+        }
+        // Thousandths fit in a u64 exactly up to 2^53: every timestamp.
+        Num::Fixed3(v) if (0.0..9.0e12).contains(&v) => {
+            let ms = (v * 1000.0).round() as u64;
+            push_u64(out, ms / 1000);
+            let r = ms % 1000;
+            out.push('.');
+            out.push(char::from(b'0' + (r / 100) as u8));
+            out.push(char::from(b'0' + (r / 10 % 10) as u8));
+            out.push(char::from(b'0' + (r % 10) as u8));
+        }
+        Num::Fixed3(v) => {
+            let _ = write!(out, "{v:.3}");
+        }
+    }
+}
+
+impl From<u64> for Num {
+    fn from(v: u64) -> Num {
+        Num::U(v)
+    }
+}
+
+impl From<i64> for Num {
+    fn from(v: i64) -> Num {
+        Num::I(v)
+    }
+}
+
+impl From<u32> for Num {
+    fn from(v: u32) -> Num {
+        Num::U(u64::from(v))
+    }
+}
+
+impl From<i32> for Num {
+    fn from(v: i32) -> Num {
+        Num::I(i64::from(v))
+    }
+}
+
+impl From<u8> for Num {
+    fn from(v: u8) -> Num {
+        Num::U(u64::from(v))
+    }
+}
+
+impl From<usize> for Num {
+    fn from(v: usize) -> Num {
+        Num::U(v as u64)
+    }
 }
 
 struct Family<'a> {
@@ -183,9 +300,20 @@ fn header(out: &mut String, f: &Family) {
     let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
 }
 
-fn sample(out: &mut String, name: &str, labels: &str, v: impl std::fmt::Display) {
-    let _ = writeln!(out, "{name}{{{labels}}} {v}");
+/// `name{labels} v`: pushed piece by piece (no `core::fmt`), the room
+/// reserved once.
+fn sample(out: &mut String, name: &str, labels: &str, v: impl Into<Num>) {
+    out.reserve(name.len() + labels.len() + 28);
+    out.push_str(name);
+    out.push('{');
+    out.push_str(labels);
+    out.push_str("} ");
+    push_num(out, v.into());
+    out.push('\n');
 }
+
+/// See [`render_to`].
+pub const FLUSH_AT: usize = 1 << 20;
 
 type StatOf = fn(&Stats) -> u64;
 /// A gauge family of real servers: name, help, value.
@@ -209,6 +337,27 @@ pub fn render(
     health: &dyn Fn(&ServiceKey, &Dest) -> Option<DestHealth>,
     opts: &Options,
 ) {
+    render_to(out, table, names, health, opts, &mut |_| {});
+}
+
+/// [`render`], handing `out` to `flush` whenever it holds [`FLUSH_AT`]
+/// bytes or more (at a line's end; `flush` writes and empties it): a scrape
+/// of any size goes through one small buffer instead of a fresh one as
+/// large as itself (100 000 real servers: 200 MB, whose page faults cost
+/// more than writing it). What is left in `out` at the end is the tail.
+pub fn render_to(
+    out: &mut String,
+    table: &[(Service, Vec<Dest>)],
+    names: &dyn Fn(&ServiceKey) -> Option<String>,
+    health: &dyn Fn(&ServiceKey, &Dest) -> Option<DestHealth>,
+    opts: &Options,
+    flush: &mut dyn FnMut(&mut String),
+) {
+    let mut flush = |out: &mut String| {
+        if out.len() >= FLUSH_AT {
+            flush(out)
+        }
+    };
     let svc_labels: Vec<String> = table
         .iter()
         .map(|(s, _)| service_labels(s, names(&s.key).as_deref()))
@@ -232,6 +381,7 @@ pub fn render(
         );
         for ((s, _), l) in table.iter().zip(&svc_labels) {
             sample(out, &name, l, get(&s.stats));
+            flush(out);
         }
     }
     if opts.per_service_only {
@@ -264,6 +414,7 @@ pub fn render(
             );
             for ((_, ds), l) in table.iter().zip(&svc_labels) {
                 sample(out, name, l, ds.iter().map(get).sum::<i64>());
+                flush(out);
             }
         }
         return;
@@ -273,13 +424,17 @@ pub fn render(
         .zip(&svc_labels)
         .map(|((_, ds), l)| ds.iter().map(|d| dest_labels(l, d)).collect())
         .collect();
-    let each = |out: &mut String, name: &str, v: &dyn Fn(&Service, &Dest) -> Option<String>| {
+    let each = |out: &mut String,
+                flush: &mut dyn FnMut(&mut String),
+                name: &str,
+                v: &dyn Fn(&Service, &Dest) -> Option<Num>| {
         for ((s, ds), ls) in table.iter().zip(&dest_labels) {
             for (d, l) in ds.iter().zip(ls) {
                 if let Some(v) = v(s, d) {
                     sample(out, name, l, v);
                 }
             }
+            flush(out);
         }
     };
     for (suffix, help, get) in COUNTERS {
@@ -292,7 +447,7 @@ pub fn render(
                 help: &format!("{help} by the real server"),
             },
         );
-        each(out, &name, &|_, d| Some(get(&d.stats).to_string()));
+        each(out, &mut flush, &name, &|_, d| Some(Num::U(get(&d.stats))));
     }
     let gauges: [DestGauge; 4] = [
         (
@@ -323,7 +478,7 @@ pub fn render(
                 help,
             },
         );
-        each(out, name, &|_, d| Some(get(d).to_string()));
+        each(out, &mut flush, name, &|_, d| Some(Num::I(get(d))));
     }
     // Health, where the daemon knows it.
     let any = table
@@ -336,7 +491,10 @@ pub fn render(
         .iter()
         .map(|(s, ds)| ds.iter().map(|d| health(&s.key, d)).collect())
         .collect();
-    let with = |out: &mut String, f: &Family, v: &dyn Fn(&DestHealth) -> String| {
+    let with = |out: &mut String,
+                flush: &mut dyn FnMut(&mut String),
+                f: &Family,
+                v: &dyn Fn(&DestHealth) -> Num| {
         header(out, f);
         for (ls, hs) in dest_labels.iter().zip(&hs) {
             for (l, h) in ls.iter().zip(hs) {
@@ -344,43 +502,48 @@ pub fn render(
                     sample(out, f.name, l, v(h));
                 }
             }
+            flush(out);
         }
     };
     with(
         out,
+        &mut flush,
         &Family {
             name: "ipvs_backend_weight_configured",
             kind: "gauge",
             help: "Weight in FILE",
         },
-        &|h| h.configured_weight.to_string(),
+        &|h| h.configured_weight.into(),
     );
     with(
         out,
+        &mut flush,
         &Family {
             name: "ipvs_backend_up",
             kind: "gauge",
             help: "1 if the health checks pass (or there are none), else 0",
         },
-        &|h| u8::from(h.up).to_string(),
+        &|h| u8::from(h.up).into(),
     );
     with(
         out,
+        &mut flush,
         &Family {
             name: "ipvs_backend_check_consecutive_failures",
             kind: "gauge",
             help: "Failed checks in a row",
         },
-        &|h| h.consecutive_failures.to_string(),
+        &|h| h.consecutive_failures.into(),
     );
     with(
         out,
+        &mut flush,
         &Family {
             name: "ipvs_backend_last_change_timestamp_seconds",
             kind: "gauge",
             help: "Unix time of the last change of health",
         },
-        &|h| format!("{:.3}", h.last_change),
+        &|h| Num::Fixed3(h.last_change),
     );
     header(
         out,
@@ -394,14 +557,20 @@ pub fn render(
         for (l, h) in ls.iter().zip(hs) {
             if let Some(h) = h {
                 for st in ["ONLINE", "ERROR", "DRAINING", "NO_MONITOR"] {
-                    let _ = writeln!(
-                        out,
-                        "ipvs_backend_operating_status{{{l},status=\"{st}\"}} {}",
-                        u8::from(h.operating_status == st)
-                    );
+                    out.reserve(l.len() + 64);
+                    out.push_str("ipvs_backend_operating_status{");
+                    out.push_str(l);
+                    out.push_str(",status=\"");
+                    out.push_str(st);
+                    out.push_str(if h.operating_status == st {
+                        "\"} 1\n"
+                    } else {
+                        "\"} 0\n"
+                    });
                 }
             }
         }
+        flush(out);
     }
 }
 
@@ -532,6 +701,89 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
             "{out}"
         );
         assert!(out.contains("} 3\n"), "{out}");
+    }
+
+    #[test]
+    fn flushed_scrape_is_the_whole_scrape() {
+        let mut big = Vec::new();
+        for i in 0..3000u16 {
+            let mut s = Service::new(ServiceKey::tcp("192.0.2.1".parse().unwrap(), i), "wrr");
+            s.stats.conns = u64::from(i) * 1000;
+            let ds = (1..=4u8)
+                .map(|r| {
+                    let mut d = Dest::new(std::net::Ipv4Addr::new(198, 51, 100, r).into(), i);
+                    d.stats.outbytes = u64::from(i) << 20;
+                    d
+                })
+                .collect();
+            big.push((s, ds));
+        }
+        let h = |_: &ServiceKey, d: &Dest| {
+            (d.port % 2 == 0).then_some(DestHealth {
+                up: true,
+                operating_status: "ONLINE",
+                configured_weight: 1,
+                consecutive_failures: 0,
+                last_change: 1700000000.25,
+            })
+        };
+        for per_service_only in [false, true] {
+            let opts = Options { per_service_only };
+            let mut whole = String::new();
+            render(&mut whole, &big, &|_| None, &h, &opts);
+            let (mut out, mut got, mut flushes) = (String::new(), String::new(), 0);
+            render_to(&mut out, &big, &|_| None, &h, &opts, &mut |b| {
+                assert!(b.len() >= FLUSH_AT && b.ends_with('\n'));
+                got.push_str(b);
+                b.clear();
+                flushes += 1;
+            });
+            got.push_str(&out);
+            assert!(flushes > 0 || whole.len() < FLUSH_AT);
+            assert!(got == whole, "{per_service_only}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_fmt_writes_them() {
+        let mut us: Vec<u64> = vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        us.extend((0..64).map(|b| 1u64 << b));
+        us.extend((1..20).map(|e| 10u64.pow(e) - 1));
+        us.extend((1..20).map(|e| 10u64.pow(e)));
+        for v in us {
+            let mut o = String::new();
+            push_num(&mut o, Num::U(v));
+            assert_eq!(o, v.to_string());
+        }
+        for v in [0i64, -1, 7, -10, i64::MIN, i64::MAX, -123456789] {
+            let mut o = String::new();
+            push_num(&mut o, Num::I(v));
+            assert_eq!(o, v.to_string());
+        }
+        for v in [
+            0.0,
+            0.25,
+            1.5,
+            1700000000.5,
+            1790000000.123,
+            1790000000.9996,
+            12.0004,
+        ] {
+            let mut o = String::new();
+            push_num(&mut o, Num::Fixed3(v));
+            assert_eq!(o, format!("{v:.3}"), "{v}");
+        }
+        for a in [
+            "0.0.0.0",
+            "192.0.2.1",
+            "255.255.255.255",
+            "10.20.3.100",
+            "2001:db8::1",
+        ] {
+            let mut o = String::new();
+            push_addr(&mut o, a.parse().unwrap());
+            assert_eq!(o, a);
+        }
     }
 
     #[test]
