@@ -118,7 +118,7 @@ complete -c ipvsadm -n '__ipvsadm_subcommand apply' -l help -d 'Show the usage t
 complete -c ipvsadm -n '__ipvsadm_subcommand apply' -F
 complete -c ipvsadm -n '__ipvsadm_subcommand state' -l json -d 'Print JSON instead of rules'
 complete -c ipvsadm -n '__ipvsadm_subcommand state' -l help -d 'Show the usage text'
-complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l listen -d 'Serve GET /metrics over HTTP on [ADDR:]PORT (localhost by default)'
+complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l listen -d 'Serve GET /metrics (Prometheus) and GET / (a status page) over HTTP on [ADDR:]PORT (localhost by default); read-only'
 complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l events -d 'Append state changes, reloads and repairs to PATH as JSON lines (- for stdout)'
 complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l socket -d 'Control socket of the daemon'
 complete -c ipvsadm -n '__ipvsadm_subcommand serve' -l on-stop -d 'What SIGTERM does to the table: leave (default) or remove'

@@ -427,8 +427,9 @@ which ipvsadm-restore and `ipvsadm apply` read as comments.
 SIGHUP or `serve reload` re-reads FILE and applies only what differs; a FILE
 with errors is refused and the running configuration stays.
   --listen [ADDR:]PORT
-                    serve GET /metrics (Prometheus) over HTTP, read-only;
-                    a PORT alone listens on 127.0.0.1
+                    serve GET /metrics (Prometheus) and GET / (a status
+                    page for browsers) over HTTP, read-only; a PORT alone
+                    listens on 127.0.0.1
   --events PATH     append state changes, reloads and repairs to PATH as JSON
                     lines (- for standard output); a file that cannot be
                     written loses events, never checks

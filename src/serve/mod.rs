@@ -10,7 +10,8 @@
 //! * [`kernel`]: the thread that talks to IPVS;
 //! * [`control`]: the status and reload socket;
 //! * [`events`]: `--events`, state changes and reloads as JSON lines;
-//! * [`http`]: `--listen`, the read-only `/metrics` endpoint.
+//! * [`http`]: `--listen`, the read-only `/metrics` endpoint and status
+//!   page ([`page`]: its rates and last apply).
 //!
 //! The runtime (tokio, one thread) exists only inside [`run`]: the
 //! ipvsadm command path never starts one.
@@ -21,6 +22,7 @@ pub mod engine;
 pub mod events;
 pub mod http;
 pub mod kernel;
+pub mod page;
 pub mod probe;
 pub mod tls;
 
@@ -147,14 +149,18 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     // every server up, or down with `alpha`).
     let t0 = Instant::now();
     engine.resync_as("start");
+    let mut page = page::Page::default();
     match k_rx.recv().await {
-        Some(Reply::Resynced(Ok(n))) => log(&format!(
-            "applied {}: {n} change(s) in {:.3} s; {} service(s), {} probe(s)",
-            opts.file,
-            t0.elapsed().as_secs_f64(),
-            engine.services().len(),
-            engine.probe_count()
-        )),
+        Some(Reply::Resynced(Ok(n))) => {
+            page.applied(&Ok(n));
+            log(&format!(
+                "applied {}: {n} change(s) in {:.3} s; {} service(s), {} probe(s)",
+                opts.file,
+                t0.elapsed().as_secs_f64(),
+                engine.services().len(),
+                engine.probe_count()
+            ))
+        }
         Some(Reply::Resynced(Err(e))) => {
             log(&format!("applying {} failed: {e}", opts.file));
             let mut ev = events::Event::new("start");
@@ -186,7 +192,9 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     let (scrape_tx, mut scrape_rx) = mpsc::channel::<http::Scrape>(64);
     if let Some(l) = listener {
         if let Ok(a) = l.local_addr() {
-            log(&format!("serving /metrics on http://{a}/metrics"));
+            log(&format!(
+                "serving /metrics and the status page on http://{a}/"
+            ));
         }
         tokio::spawn(http::serve(l, scrape_tx));
     } else {
@@ -263,6 +271,7 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                     Reply::Resynced(r) => {
                         resyncs_done += 1;
                         resync_event(&mut engine, job_kind, &r, &opts.file);
+                        page.applied(&r);
                         let last_resync_error = match r {
                             Ok(0) => None,
                             Ok(n) => {
@@ -293,8 +302,11 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                     }
                     Reply::Dests(Err(e)) => log(&format!("reading draining real servers failed: {e}; retrying")),
                     Reply::Table(r) => {
-                        if let Some(tx) = scrapes.pop_front() {
+                        if let Some(http::Scrape { want, reply: tx }) = scrapes.pop_front() {
                             match r {
+                                Ok(table) if want == http::Want::Page => {
+                                    let _ = tx.send(page.render(&engine, &table, &|k| engine.name_of(k).map(str::to_string)));
+                                }
                                 Ok(table) => {
                                     let mut out = String::with_capacity(4096 + table.len() * 2048);
                                     crate::format::metrics::render(

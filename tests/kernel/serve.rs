@@ -1422,3 +1422,7 @@ fn names_check_histogram_and_events() {
     );
     let _ = std::fs::remove_file(&events);
 }
+
+/// The status page (`GET /`), in its own file.
+#[path = "status_page.rs"]
+mod status_page;

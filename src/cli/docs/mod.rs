@@ -88,7 +88,7 @@ pub static SUBCOMMAND_DOCS: &[SubDoc] = &[
         options: &[
             (
                 "listen",
-                "Serve GET /metrics over HTTP on [ADDR:]PORT (localhost by default)",
+                "Serve GET /metrics (Prometheus) and GET / (a status page) over HTTP on [ADDR:]PORT (localhost by default); read-only",
             ),
             (
                 "events",
