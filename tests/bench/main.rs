@@ -616,6 +616,9 @@ impl Dechunk {
     }
 }
 
+/// What takes a reply's body as it comes.
+type BodyBytes<'a> = dyn FnMut(&[u8]) -> Res<()> + 'a;
+
 /// One `GET PATH` with `Connection: close` over a new connection (the
 /// connect is not timed): the time from sending the request to the
 /// server's close after its last byte, the reply's head (lower case) and
@@ -624,7 +627,7 @@ impl Dechunk {
 fn http_once(
     addr: std::net::SocketAddr,
     path: &str,
-    mut each: Option<&mut dyn FnMut(&[u8]) -> Res<()>>,
+    mut each: Option<&mut BodyBytes>,
 ) -> Res<(f64, String, usize)> {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
@@ -693,12 +696,21 @@ fn http_get(args: &[String]) -> Res<ExitCode> {
     ok(&head)?;
     let mut d = Dechunk::default();
     let mut plain = Dechunk::default();
+    // Whether the body is chunked is known from the head only afterwards:
+    // both ways are counted, a framing error kept for then.
+    let mut framing = None;
     let mut feed = |b: &[u8]| -> Res<()> {
         plain.body(b);
-        d.feed(b)
+        if framing.is_none() {
+            framing = d.feed(b).err();
+        }
+        Ok(())
     };
     let (_, head2, _) = http_once(addr, path, Some(&mut feed))?;
     let (bytes, series) = if ok(&head2)? {
+        if let Some(e) = framing {
+            return Err(e);
+        }
         if !d.done {
             return Err(format!("GET {path}: the chunked body has no last chunk"));
         }
@@ -779,7 +791,7 @@ fn render(args: &[String]) -> Res<ExitCode> {
         })
         .collect();
     let h = |_: &ServiceKey, d: &Dest| {
-        health.then(|| DestHealth {
+        health.then_some(DestHealth {
             up: true,
             operating_status: "NO_MONITOR",
             configured_weight: d.weight,
