@@ -452,6 +452,7 @@ fn prometheus_scrapes_serve() {
 #@ health -t 192.0.2.1:80 type=TCP delay=0.5 timeout=0.4 max_retries=1 max_retries_down=1
 #@ health -t 192.0.2.1:80 -r 198.51.100.1:80 monitor_port=8080
 #@ health -t 192.0.2.1:80 -r 198.51.100.2:80 monitor_port=8080
+#@ name -t 192.0.2.1:80 \"web front\"
 -A -f 7 -s rr
 -a -f 7 -r 198.51.100.3:0 -g -w 1
 -A -t [2001:db8::80]:443 -s rr
@@ -596,7 +597,7 @@ fn prometheus_scrapes_serve() {
         m2 - m1
     );
     // Prometheus has samples past t2: then query at t2 over the window.
-    let svc = "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\"}";
+    let svc = "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",name=\"web front\"}";
     wait_for(
         "prometheus: a sample past the window",
         Duration::from_secs(60),
@@ -638,7 +639,7 @@ fn prometheus_scrapes_serve() {
     // Kill backend .2 (its health port): Prometheus shows it down.
     drop(h2);
     let t_kill = Instant::now();
-    let dead = "remote_address=\"198.51.100.2\"";
+    let dead = "name=\"web front\",remote_address=\"198.51.100.2\"";
     wait_for(
         "serve: .2 down in /metrics",
         Duration::from_secs(60),
@@ -693,6 +694,10 @@ fn prometheus_scrapes_serve() {
     );
     let m = metrics().expect("scrape");
     let n = promtool_check("serve --listen, health monitors, one backend dead", &m);
+    println!("excerpt of that scrape (the dead backend):");
+    for l in m.lines().filter(|l| l.contains(dead)).take(30) {
+        println!("  {l}");
+    }
     println!(
         "prometheus target: health {}, last scrape {:.4} s, scrape_samples_scraped {:?} (this scrape: {n} series, {} bytes)",
         t["health"],
