@@ -73,25 +73,12 @@ pub fn import_main(args: &[String]) -> Result<i32, i32> {
         _ => return Err(usage_error("import keepalived FILE", IMPORT_USAGE)),
     };
     match keepalived::import_file(&file, format) {
-        Ok(out) => {
-            for w in &out.warnings {
-                eprintln!("{w}");
-            }
-            let mut so = std::io::stdout().lock();
-            so.write_all(out.text.as_bytes())
-                .and_then(|_| so.flush())
-                .map_err(|e| {
-                    eprintln!("ipvsadm import: {e}");
-                    1
-                })?;
-            Ok(0)
-        }
-        Err(errors) => {
-            for e in errors {
-                eprintln!("{e}");
-            }
-            Err(1)
-        }
+        Ok(out) => print_converted(
+            "import",
+            &out.text,
+            out.warnings.iter().map(|w| w.to_string()),
+        ),
+        Err(errors) => fail(errors),
     }
 }
 
@@ -160,24 +147,39 @@ pub fn export_main(args: &[String]) -> Result<i32, i32> {
         }
     };
     match keepalived::export_text(&text, &display) {
-        Ok(out) => {
-            for w in &out.warnings {
-                eprintln!("warning: {w}");
-            }
-            let mut so = std::io::stdout().lock();
-            so.write_all(out.text.as_bytes())
-                .and_then(|_| so.flush())
-                .map_err(|e| {
-                    eprintln!("ipvsadm export: {e}");
-                    1
-                })?;
-            Ok(0)
-        }
-        Err(errors) => {
-            for e in errors {
-                eprintln!("{e}");
-            }
-            Err(1)
-        }
+        Ok(out) => print_converted(
+            "export",
+            &out.text,
+            out.warnings.iter().map(|w| format!("warning: {w}")),
+        ),
+        Err(errors) => fail(errors),
     }
+}
+
+/// Warnings on stderr (each already a whole line), the converted text on
+/// stdout; a write error is exit 1.
+fn print_converted(
+    what: &str,
+    text: &str,
+    warnings: impl Iterator<Item = String>,
+) -> Result<i32, i32> {
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    let mut so = std::io::stdout().lock();
+    so.write_all(text.as_bytes())
+        .and_then(|_| so.flush())
+        .map_err(|e| {
+            eprintln!("ipvsadm {what}: {e}");
+            1
+        })?;
+    Ok(0)
+}
+
+/// Every error on its own line (`FILE:LINE: message`), exit 1.
+fn fail<E: std::fmt::Display>(errors: impl IntoIterator<Item = E>) -> Result<i32, i32> {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    Err(1)
 }

@@ -203,30 +203,10 @@ pub fn log(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "ipvsadm serve: {msg}");
 }
 
-/// How a service is named in messages: as in `-L -n`.
+/// How a service is named in messages: as in `-L -n` (the status page
+/// names it the same way).
 pub fn service_name(key: &ServiceKey) -> String {
-    match key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            let p = match protocol {
-                Protocol::Tcp => "TCP",
-                Protocol::Udp => "UDP",
-                Protocol::Sctp => "SCTP",
-                Protocol::Other(_) => "?",
-            };
-            format!("{p} {}", SocketAddr::new(*addr, *port))
-        }
-        ServiceKey::Fwmark { family, mark } => {
-            if *family == crate::model::Family::Inet6 {
-                format!("FWM {mark} IPv6")
-            } else {
-                format!("FWM {mark}")
-            }
-        }
-    }
+    crate::format::html::service_title(key)
 }
 
 fn server_name(addr: IpAddr, port: u16) -> String {
