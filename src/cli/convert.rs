@@ -1,8 +1,8 @@
 //! `ipvsadm import keepalived FILE [--format json|rules]` and
 //! `ipvsadm export keepalived [FILE|-]` ([`crate::keepalived`]).
 
+use super::help::usage_error;
 use super::run::ipvs_strerror;
-use super::sub::usage_error;
 use crate::keepalived::{self, Format};
 use std::io::{Read, Write};
 

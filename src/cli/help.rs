@@ -100,3 +100,10 @@ Daemon Options:
   --mcast-port port                   UDP port (default=8848)
   --mcast-ttl ttl                     Multicast TTL (default=1)
 ";
+
+/// A subcommand's usage error: the message, its usage text, exit 1.
+pub(super) fn usage_error(msg: &str, usage: &str) -> i32 {
+    eprintln!("ipvsadm: {msg}");
+    eprint!("{usage}");
+    1
+}

@@ -21,6 +21,7 @@
 //! * `ipvsadm completions bash|zsh|fish` — the shell completion script,
 //!   generated from the flag table (`cli::docs`).
 
+use super::help::usage_error;
 use super::run::ipvs_strerror;
 use crate::apply::{self, ApplyError, Failure};
 use crate::client::Ipvs;
@@ -122,12 +123,6 @@ pub fn main(argv: &[String]) -> i32 {
     };
     let _ = std::io::stdout().flush();
     result.unwrap_or_else(|code| code)
-}
-
-pub(super) fn usage_error(msg: &str, usage: &str) -> i32 {
-    eprintln!("ipvsadm: {msg}");
-    eprint!("{usage}");
-    1
 }
 
 fn metrics_main(args: &[String]) -> Result<i32, i32> {

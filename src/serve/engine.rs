@@ -196,12 +196,7 @@ pub struct Engine {
     pub events: Events,
 }
 
-/// One line on stderr; a stderr that cannot be written (closed, full)
-/// never stops the daemon.
-pub fn log(msg: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "ipvsadm serve: {msg}");
-}
+pub use super::events::log;
 
 /// How a service is named in messages: as in `-L -n` (the status page
 /// names it the same way).

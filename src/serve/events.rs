@@ -128,7 +128,7 @@ impl Events {
                 thread: Some(t),
             },
             Err(e) => {
-                super::engine::log(&format!("warning: no events ({e}); checking goes on"));
+                log(&format!("warning: no events ({e}); checking goes on"));
                 Events::none()
             }
         }
@@ -175,7 +175,7 @@ impl Events {
                 self.lost.fetch_add(1, Ordering::Relaxed);
                 if !self.warned_full {
                     self.warned_full = true;
-                    super::engine::log(&format!(
+                    log(&format!(
                         "warning: events: {QUEUE} lines waiting to be written, dropping events (said once; ipvs_serve_events_lost_total counts them)"
                     ));
                 }
@@ -217,7 +217,7 @@ fn writer(path: &str, rx: Receiver<Msg>, lost: &AtomicU64) {
         lost.fetch_add(1, Ordering::Relaxed);
         if !*failing {
             *failing = true;
-            super::engine::log(&format!(
+            log(&format!(
                 "warning: events: {what}; events are dropped until it works again, checking goes on"
             ));
         }
@@ -227,7 +227,7 @@ fn writer(path: &str, rx: Receiver<Msg>, lost: &AtomicU64) {
         Ok(o) => out = Some(o),
         Err(e) => {
             failing = true;
-            super::engine::log(&format!(
+            log(&format!(
                 "warning: events: cannot open {shown}: {e}; events are dropped until it works, checking goes on"
             ));
         }
@@ -274,7 +274,7 @@ fn writer(path: &str, rx: Receiver<Msg>, lost: &AtomicU64) {
                 cut = false;
                 if failing {
                     failing = false;
-                    super::engine::log(&format!("events: writing to {shown} again"));
+                    log(&format!("events: writing to {shown} again"));
                 }
             }
             Err(e) => {
@@ -312,6 +312,13 @@ pub fn rfc3339(t: SystemTime) -> String {
         rem % 60,
         d.subsec_millis()
     )
+}
+
+/// One line on stderr; a stderr that cannot be written (closed, full)
+/// never stops the daemon.
+pub fn log(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "ipvsadm serve: {msg}");
 }
 
 #[cfg(test)]
