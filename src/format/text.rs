@@ -254,8 +254,9 @@ fn addr_key(a: &IpAddr) -> [u8; 16] {
     }
 }
 
-fn service_sort_key(s: &Service) -> (u32, u16, u16, [u8; 16], u16) {
-    match s.key {
+/// The sort key of a service in listings (see [`cmp_services`]).
+pub fn service_key_order(key: &ServiceKey) -> (u32, u16, u16, [u8; 16], u16) {
+    match *key {
         ServiceKey::Fwmark { family, mark } => (mark, family.to_raw(), 0, [0; 16], 0),
         ServiceKey::Addr {
             protocol,
@@ -274,7 +275,7 @@ fn service_sort_key(s: &Service) -> (u32, u16, u16, [u8; 16], u16) {
 /// Order of `ipvs_cmp_services`, with unsigned comparisons: fwmark, family
 /// (IPv4 first), protocol number, address, port.
 pub fn cmp_services(a: &Service, b: &Service) -> Ordering {
-    service_sort_key(a).cmp(&service_sort_key(b))
+    service_key_order(&a.key).cmp(&service_key_order(&b.key))
 }
 
 /// Order of `ipvs_cmp_dests`, with unsigned comparisons: address, then
@@ -290,7 +291,7 @@ pub fn cmp_dests(a: &Dest, b: &Dest) -> Ordering {
 /// Sorts services as `ipvsadm -L` does (see [`cmp_services`]).
 pub fn sort_services(table: &mut [(Service, Vec<Dest>)]) {
     // Each key computed once; entries moved once (they are large).
-    table.sort_by_cached_key(|e| service_sort_key(&e.0));
+    table.sort_by_cached_key(|e| service_key_order(&e.0.key));
 }
 
 /// Sorts real servers as `ipvsadm -L` does (see [`cmp_dests`]).

@@ -704,7 +704,7 @@ impl Engine {
             return;
         }
         let mut keys: Vec<ServiceKey> = p.users.iter().map(|u| u.0).collect();
-        keys.sort_unstable_by_key(|k| format!("{k:?}"));
+        keys.sort_unstable_by_key(crate::format::text::service_key_order);
         keys.dedup();
         for key in keys {
             self.update_quorum(&key, false);
@@ -819,7 +819,7 @@ impl Engine {
     /// Services with real servers draining.
     pub fn draining_services(&self) -> Vec<ServiceKey> {
         let mut v: Vec<ServiceKey> = self.draining.keys().map(|k| k.0).collect();
-        v.sort_unstable_by_key(|k| format!("{k:?}"));
+        v.sort_unstable_by_key(crate::format::text::service_key_order);
         v.dedup();
         v
     }

@@ -6,7 +6,7 @@
 
 use super::engine::Engine;
 use crate::format::html::{self, Absent, DestStatus, Rates};
-use crate::model::{Dest, FastMap, Service, ServiceKey, Stats};
+use crate::model::{Dest, FastMap, FastSet, Service, ServiceKey, Stats};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Instant, SystemTime};
 
@@ -116,15 +116,13 @@ impl Page {
             }
         }
         // FILE's real servers the table lacks (removed on failure).
-        let mut in_table: FastMap<(ServiceKey, IpAddr, u16), ()> = FastMap::default();
-        for (s, ds) in table {
-            for d in ds {
-                in_table.insert((s.key, d.addr, d.port), ());
-            }
-        }
+        let in_table: FastSet<(ServiceKey, IpAddr, u16)> = table
+            .iter()
+            .flat_map(|(s, ds)| ds.iter().map(|d| (s.key, d.addr, d.port)))
+            .collect();
         let mut absent: Vec<Absent> = health
             .iter()
-            .filter(|(k, _)| !in_table.contains_key(*k))
+            .filter(|(k, _)| !in_table.contains(*k))
             .map(|((key, addr, port), h)| Absent {
                 key: *key,
                 addr: *addr,
