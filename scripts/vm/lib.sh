@@ -467,3 +467,43 @@ vm_payload_add_binary() {
     ln -sf ipvsadm "$payload/bin/ipvsadm-save"
     ln -sf ipvsadm "$payload/bin/ipvsadm-restore"
 }
+
+# keepalived 2.2 from Debian, unpacked in $VM_CACHE/keepalived with the
+# libraries the host lacks (nothing is installed on the host). Sets KA_BIN,
+# KA_LIBDIR (for LD_LIBRARY_PATH: ldd, vm_build_initramfs) and KA_VERSION.
+# Used by scripts/bench-serve, scripts/vm-test and scripts/lab.
+vm_keepalived_ensure() {
+    local dir="$VM_CACHE/keepalived" p want=(keepalived) deb dl out
+    if [ ! -f "$dir/root/.unpacked" ]; then
+        mkdir -p "$dir/debs"
+        for p in libnftnl11 libsnmp40 libpci3 libwrap0 libsensors5 libperl5.36 libmnl0 \
+            libnl-3-200 libnl-genl-3-200 libpcre2-8-0 libglib2.0-0 libssl3 libsystemd0; do
+            _vm_pkg_installed "$p" || want+=("$p")
+        done
+        for p in "${want[@]}"; do
+            if ! compgen -G "$dir/debs/${p}_*.deb" >/dev/null; then
+                vm_log "apt-get download $p"
+                dl="$(mktemp -d)"
+                chmod 777 "$dl"
+                (cd "$dl" && apt-get download -q "$p" >&2) || vm_die "apt-get download $p failed"
+                mv "$dl"/*.deb "$dir/debs/"
+                rmdir "$dl"
+            fi
+        done
+        rm -rf "$dir/root" "$dir/root.tmp"
+        mkdir -p "$dir/root.tmp"
+        for deb in "$dir"/debs/*.deb; do
+            dpkg-deb -x "$deb" "$dir/root.tmp"
+        done
+        touch "$dir/root.tmp/.unpacked"
+        mv "$dir/root.tmp" "$dir/root"
+    fi
+    KA_BIN="$dir/root/usr/sbin/keepalived"
+    KA_LIBDIR="$dir/root/usr/lib/x86_64-linux-gnu"
+    [ -x "$KA_BIN" ] || vm_die "no keepalived in $dir/root"
+    out="$(LD_LIBRARY_PATH="$KA_LIBDIR" ldd "$KA_BIN")"
+    if grep -q 'not found' <<<"$out"; then
+        vm_die "keepalived still misses libraries:"$'\n'"$(grep 'not found' <<<"$out")"
+    fi
+    KA_VERSION="$(LD_LIBRARY_PATH="$KA_LIBDIR" "$KA_BIN" --version 2>&1 | awk 'NR == 1')"
+}
