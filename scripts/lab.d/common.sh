@@ -336,14 +336,15 @@ lab_weight() {
         awk -v r="$2" '$1 == "->" && $2 == r { print $4; exit }'
 }
 
-# lab_client_start: client-poll.sh in lab-client, in the background, until
-# lab_client_stop; one request about every 0.15 s. WAIT=2: an emulated VM
-# that stalls for a moment must not turn a slow answer into a failure.
+# lab_client_start [NAME=VALUE...]: client-poll.sh in lab-client, in the
+# background, until lab_client_stop; one request about every 0.15 s (the
+# settings given override these). WAIT=2: an emulated VM that stalls for a
+# moment must not turn a slow answer into a failure.
 lab_client_start() {
     printf '  [lab-client]# %s &\n' \
-        "$(lab_cmdline client-poll.sh VIP="$LAB_VIP" INTERVAL=0.15 WAIT=2 STOP="$LAB_FO/stop" DURATION=150)"
+        "$(lab_cmdline client-poll.sh VIP="$LAB_VIP" INTERVAL=0.15 WAIT=2 STOP="$LAB_FO/stop" DURATION=150 "$@")"
     lab_in lab-client "$LAB_D/client-poll.sh" VIP="$LAB_VIP" INTERVAL=0.15 WAIT=2 \
-        STOP="$LAB_FO/stop" DURATION=150 T0="$LAB_T0" </dev/null >>"$LAB_FO/requests" 2>&1 &
+        STOP="$LAB_FO/stop" DURATION=150 T0="$LAB_T0" "$@" </dev/null >>"$LAB_FO/requests" 2>&1 &
     LAB_CLIENT_PID=$!
 }
 

@@ -9,11 +9,14 @@
 #                     HEALTH="type=HTTP delay=1 timeout=0.5 ..." [FWD=-m]
 #                     [VIP_DEV=eth0] [PORT=80] [SCHED=rr] [SVC_OPTS="-p 30"]
 #                     [RULES=/run/ipvsadm-rs/lab.rules] [SOCKET=PATH]
+#                     [RUN=exec|none]
 #
 # HEALTH: the monitor's key=value settings (Octavia's names), see
 # `ipvsadm serve --help`. FWD: -m (NAT: also sets ip_forward), -g or -i.
 # SOCKET: the control socket (`ipvsadm serve status --socket SOCKET`);
-# default: the daemon's own. VIP_DEV as in director-nat.sh.
+# default: the daemon's own. VIP_DEV as in director-nat.sh (empty: no VIP,
+# e.g. keepalived places it). RUN=none: write RULES and stop there (a
+# service manager runs the daemon, e.g. ipvsadm-serve.service with FILE).
 # Settings come from the environment or from NAME=VALUE arguments.
 set -eu
 # shellcheck source-path=SCRIPTDIR source=role-lib.sh
@@ -28,6 +31,7 @@ SVC_OPTS="${SVC_OPTS:-}"
 REALSERVERS="${REALSERVERS:-}"
 RULES="${RULES:-/run/ipvsadm-rs/lab.rules}"
 SOCKET="${SOCKET:-}"
+RUN="${RUN:-exec}"
 
 sysctl_set() { echo "+ sysctl $1=$2"; echo "$2" >"/proc/sys/${1//.//}"; }
 
@@ -49,5 +53,6 @@ mkdir -p "$(dirname "$RULES")"
 } >"$RULES"
 echo "+ cat $RULES"
 sed 's/^/  /' "$RULES"
+[ "$RUN" != none ] || exit 0
 echo "+ exec ipvsadm serve${SOCKET:+ --socket $SOCKET} $RULES"
 exec ipvsadm serve ${SOCKET:+--socket "$SOCKET"} "$RULES"
