@@ -32,6 +32,9 @@ pub struct DestHealth {
     pub consecutive_failures: u32,
     /// Unix time of the last change of `up`.
     pub last_change: f64,
+    /// Checked by a monitor (or draining): the health series are written.
+    /// Otherwise only `ipvs_backend_weight_configured`.
+    pub checked: bool,
 }
 
 /// Upper bounds (seconds) of the buckets of a check's duration: from a
@@ -135,23 +138,43 @@ fn forwarding(f: FwdMethod) -> &'static str {
     }
 }
 
-/// The labels of a service (without braces): node_exporter's names, the
-/// address family, the scheduler and the name from FILE.
-pub fn service_labels(svc: &Service, name: Option<&str>) -> String {
-    let mut l = String::with_capacity(128);
-    let (addr, port, mark) = match &svc.key {
-        ServiceKey::Addr { addr, port, .. } => (addr.to_string(), port.to_string(), String::new()),
-        ServiceKey::Fwmark { mark, .. } => (String::new(), String::new(), mark.to_string()),
-    };
-    let family = match svc.key.family() {
-        crate::model::Family::Inet => "ipv4",
-        crate::model::Family::Inet6 => "ipv6",
-    };
-    let _ = write!(
-        l,
-        "proto=\"{}\",local_address=\"{addr}\",local_port=\"{port}\",local_mark=\"{mark}\",family=\"{family}\",scheduler=\"",
-        proto(&svc.key)
-    );
+/// The labels that name a service (without braces): node_exporter's
+/// `proto`, `local_address`, `local_port`, `local_mark`, and the address
+/// `family` (fwmark 7 of IPv4 and of IPv6 are two services with the same
+/// mark). Every series of the service and of its real servers carries
+/// them; the rest of what is known about it is in `ipvs_service_info`
+/// ([`service_info_labels`]).
+pub fn service_labels(svc: &Service) -> String {
+    let mut l = String::with_capacity(96);
+    l.push_str("proto=\"");
+    l.push_str(proto(&svc.key));
+    l.push_str("\",local_address=\"");
+    match &svc.key {
+        ServiceKey::Addr { addr, port, .. } => {
+            push_addr(&mut l, *addr);
+            l.push_str("\",local_port=\"");
+            push_u64(&mut l, u64::from(*port));
+            l.push_str("\",local_mark=\"\"");
+        }
+        ServiceKey::Fwmark { mark, .. } => {
+            l.push_str("\",local_port=\"\",local_mark=\"");
+            push_u64(&mut l, u64::from(*mark));
+            l.push('"');
+        }
+    }
+    l.push_str(match svc.key.family() {
+        crate::model::Family::Inet => ",family=\"ipv4\"",
+        crate::model::Family::Inet6 => ",family=\"ipv6\"",
+    });
+    l
+}
+
+/// `ipvs_service_info`'s labels: [`service_labels`] (`key`), the
+/// scheduler and the name from FILE.
+pub fn service_info_labels(key: &str, svc: &Service, name: Option<&str>) -> String {
+    let mut l = String::with_capacity(key.len() + 64);
+    l.push_str(key);
+    l.push_str(",scheduler=\"");
     escape(&mut l, &svc.scheduler);
     l.push_str("\",name=\"");
     escape(&mut l, name.unwrap_or(""));
@@ -159,29 +182,40 @@ pub fn service_labels(svc: &Service, name: Option<&str>) -> String {
     l
 }
 
-fn dest_labels(service: &str, d: &Dest) -> String {
-    let mut l = String::with_capacity(service.len() + 80);
-    l.push_str(service);
+/// A real server's own labels (after its service's): node_exporter's
+/// `remote_address`, `remote_port`.
+fn push_dest_labels(l: &mut String, d: &Dest) {
     l.push_str(",remote_address=\"");
-    push_addr(&mut l, d.addr);
+    push_addr(l, d.addr);
     l.push_str("\",remote_port=\"");
-    push_u64(&mut l, u64::from(d.port));
-    l.push_str("\",forwarding=\"");
-    l.push_str(forwarding(d.fwd));
+    push_u64(l, u64::from(d.port));
     l.push('"');
-    l
 }
 
 /// An address as `Display` writes it; IPv4 without `core::fmt`.
 fn push_addr(out: &mut String, a: std::net::IpAddr) {
     match a {
         std::net::IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            push_u64(out, u64::from(a));
-            for o in [b, c, d] {
-                out.push('.');
-                push_u64(out, u64::from(o));
+            let mut buf = [0u8; 15];
+            let mut n = 0;
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                if o >= 100 {
+                    buf[n] = b'0' + o / 100;
+                    n += 1;
+                }
+                if o >= 10 {
+                    buf[n] = b'0' + o / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + o % 10;
+                n += 1;
             }
+            // SAFETY: digits and dots are ASCII.
+            unsafe { out.as_mut_vec() }.extend_from_slice(&buf[..n]);
         }
         std::net::IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");
@@ -198,7 +232,17 @@ const DIGITS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 
 /// `v` in decimal, without `core::fmt` (a scrape writes a million of
 /// them).
-fn push_u64(out: &mut String, mut v: u64) {
+fn push_u64(out: &mut String, v: u64) {
+    // SAFETY: only ASCII digits are appended, so `out` stays UTF-8.
+    push_u64_bytes(unsafe { out.as_mut_vec() }, v)
+}
+
+#[inline]
+fn push_u64_bytes(out: &mut Vec<u8>, mut v: u64) {
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     while v >= 100 {
@@ -215,8 +259,7 @@ fn push_u64(out: &mut String, mut v: u64) {
         i -= 1;
         buf[i] = b'0' + v as u8;
     }
-    // SAFETY: only ASCII digits are appended, so `out` stays UTF-8.
-    unsafe { out.as_mut_vec() }.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// A sample's value.
@@ -312,6 +355,49 @@ fn sample(out: &mut String, name: &str, labels: &str, v: impl Into<Num>) {
     out.push('\n');
 }
 
+/// The hot path of a scrape: `name`, then `block` (`{labels} ` whole,
+/// built once per entry), then an unsigned value and the line's end: one
+/// reserve, then plain copies into the room reserved.
+fn sample_u(out: &mut String, name: &str, block: &str, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        if v < 100 {
+            if v >= 10 {
+                let r = v as usize * 2;
+                i -= 2;
+                digits[i..i + 2].copy_from_slice(&DIGITS[r..r + 2]);
+            } else {
+                i -= 1;
+                digits[i] = b'0' + v as u8;
+            }
+            break;
+        }
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGITS[r..r + 2]);
+    }
+    let digits = &digits[i..];
+    let (n, b) = (name.len(), block.len());
+    let len = n + b + digits.len() + 1;
+    // SAFETY: `out` is only appended to, with the UTF-8 of `name` and
+    // `block` and ASCII digits and newline, so it stays UTF-8. `reserve`
+    // makes room for `len` more bytes; exactly `len` are written into it,
+    // from sources that do not overlap it, before the length is set.
+    unsafe {
+        let o = out.as_mut_vec();
+        o.reserve(len);
+        let at = o.len();
+        let p = o.as_mut_ptr().add(at);
+        std::ptr::copy_nonoverlapping(name.as_ptr(), p, n);
+        std::ptr::copy_nonoverlapping(block.as_ptr(), p.add(n), b);
+        std::ptr::copy_nonoverlapping(digits.as_ptr(), p.add(n + b), digits.len());
+        *p.add(len - 1) = b'\n';
+        o.set_len(at + len);
+    }
+}
+
 /// See [`render_to`].
 pub const FLUSH_AT: usize = 1 << 20;
 
@@ -343,8 +429,18 @@ pub fn render(
 /// [`render`], handing `out` to `flush` whenever it holds [`FLUSH_AT`]
 /// bytes or more (at a line's end; `flush` writes and empties it): a scrape
 /// of any size goes through one small buffer instead of a fresh one as
-/// large as itself (100 000 real servers: 200 MB, whose page faults cost
+/// large as itself (100 000 real servers: 140 MB, whose page faults cost
 /// more than writing it). What is left in `out` at the end is the tail.
+///
+/// Labels: every series of a service or a real server carries only the
+/// labels that name it: node_exporter's (`proto`, `local_address`,
+/// `local_port`, `local_mark`, and `remote_address`, `remote_port`) and
+/// `family`; the rest is written once per entry in `ipvs_service_info`
+/// (`scheduler`, `name`) and `ipvs_backend_info` (`forwarding`), to be
+/// joined with `group_left` (`* on(proto, local_address, local_port,
+/// local_mark, family) group_left(name) ipvs_service_info`). Health
+/// series are written for real servers that have a monitor or are
+/// draining.
 pub fn render_to(
     out: &mut String,
     table: &[(Service, Vec<Dest>)],
@@ -358,10 +454,7 @@ pub fn render_to(
             flush(out)
         }
     };
-    let svc_labels: Vec<String> = table
-        .iter()
-        .map(|(s, _)| service_labels(s, names(&s.key).as_deref()))
-        .collect();
+    let svc_labels: Vec<String> = table.iter().map(|(s, _)| service_labels(s)).collect();
     let _ = writeln!(out, "# HELP ipvs_services Virtual services in the table");
     let _ = writeln!(out, "# TYPE ipvs_services gauge");
     let _ = writeln!(out, "ipvs_services {}", table.len());
@@ -369,6 +462,30 @@ pub fn render_to(
     let _ = writeln!(out, "# HELP ipvs_backends Real servers in the table");
     let _ = writeln!(out, "# TYPE ipvs_backends gauge");
     let _ = writeln!(out, "ipvs_backends {ndests}");
+    header(
+        out,
+        &Family {
+            name: "ipvs_service_info",
+            kind: "gauge",
+            help: "1 for each virtual service, labelled with its address family, scheduler and name from FILE",
+        },
+    );
+    for ((s, _), l) in table.iter().zip(&svc_labels) {
+        let info = service_info_labels(l, s, names(&s.key).as_deref());
+        sample(out, "ipvs_service_info", &info, 1u8);
+        flush(out);
+    }
+    // `{labels} ` of each service, for the counters' hot path.
+    let blocks: Vec<String> = svc_labels
+        .iter()
+        .map(|l| {
+            let mut b = String::with_capacity(l.len() + 3);
+            b.push('{');
+            b.push_str(l);
+            b.push_str("} ");
+            b
+        })
+        .collect();
     for (suffix, help, get) in COUNTERS {
         let name = format!("ipvs_service_{suffix}");
         header(
@@ -379,11 +496,12 @@ pub fn render_to(
                 help: &format!("{help} by the virtual service"),
             },
         );
-        for ((s, _), l) in table.iter().zip(&svc_labels) {
-            sample(out, &name, l, get(&s.stats));
+        for ((s, _), b) in table.iter().zip(&blocks) {
+            sample_u(out, &name, b, get(&s.stats));
             flush(out);
         }
     }
+    drop(blocks);
     if opts.per_service_only {
         // Aggregates of the real servers instead of their series.
         let fams: [DestGauge; 3] = [
@@ -419,20 +537,61 @@ pub fn render_to(
         }
         return;
     }
-    let dest_labels: Vec<Vec<String>> = table
+    // Each real server's labels, as `{labels} ` (the last two bytes cut
+    // where a label is added), all in one arena: `blocks[i][j]` is
+    // `arena[ends[k - 1]..ends[k]]` for the k-th real server overall.
+    let mut arena = String::with_capacity(ndests * 128);
+    let mut ends: Vec<usize> = Vec::with_capacity(ndests + 1);
+    ends.push(0);
+    for ((_, ds), l) in table.iter().zip(&svc_labels) {
+        for d in ds {
+            arena.push('{');
+            arena.push_str(l);
+            push_dest_labels(&mut arena, d);
+            arena.push_str("} ");
+            ends.push(arena.len());
+        }
+    }
+    drop(svc_labels);
+    let mut k = 0;
+    let blocks: Vec<Vec<&str>> = table
         .iter()
-        .zip(&svc_labels)
-        .map(|((_, ds), l)| ds.iter().map(|d| dest_labels(l, d)).collect())
+        .map(|(_, ds)| {
+            ds.iter()
+                .map(|_| {
+                    k += 1;
+                    &arena[ends[k - 1]..ends[k]]
+                })
+                .collect()
+        })
         .collect();
+    header(
+        out,
+        &Family {
+            name: "ipvs_backend_info",
+            kind: "gauge",
+            help: "1 for each real server, labelled with its forwarding method",
+        },
+    );
+    for ((_, ds), bs) in table.iter().zip(&blocks) {
+        for (d, b) in ds.iter().zip(bs) {
+            let o = &mut *out;
+            o.reserve(b.len() + 48);
+            o.push_str("ipvs_backend_info");
+            o.push_str(&b[..b.len() - 2]);
+            o.push_str(",forwarding=\"");
+            o.push_str(forwarding(d.fwd));
+            o.push_str("\"} 1\n");
+        }
+        flush(out);
+    }
     let each = |out: &mut String,
                 flush: &mut dyn FnMut(&mut String),
                 name: &str,
-                v: &dyn Fn(&Service, &Dest) -> Option<Num>| {
-        for ((s, ds), ls) in table.iter().zip(&dest_labels) {
-            for (d, l) in ds.iter().zip(ls) {
-                if let Some(v) = v(s, d) {
-                    sample(out, name, l, v);
-                }
+                v: &dyn Fn(&Dest) -> u64| {
+        for ((_, ds), bs) in table.iter().zip(&blocks) {
+            for (d, b) in ds.iter().zip(bs) {
+                sample_u(out, name, b, v(d));
             }
             flush(out);
         }
@@ -447,27 +606,24 @@ pub fn render_to(
                 help: &format!("{help} by the real server"),
             },
         );
-        each(out, &mut flush, &name, &|_, d| Some(Num::U(get(&d.stats))));
+        each(out, &mut flush, &name, &|d| get(&d.stats));
     }
-    let gauges: [DestGauge; 4] = [
+    let gauges: [(&str, &str, fn(&Dest) -> u64); 3] = [
         (
             "ipvs_backend_connections_active",
             "Active connections (ActiveConn)",
-            |d| d.active_conns as i64,
+            |d| u64::from(d.active_conns),
         ),
         (
             "ipvs_backend_connections_inactive",
             "Inactive connections (InActConn)",
-            |d| d.inact_conns as i64,
+            |d| u64::from(d.inact_conns),
         ),
         (
             "ipvs_backend_connections_persistent",
             "Persistence templates (PersistConn)",
-            |d| d.persist_conns as i64,
+            |d| u64::from(d.persist_conns),
         ),
-        ("ipvs_backend_weight", "Current weight in the kernel", |d| {
-            d.weight as i64
-        }),
     ];
     for (name, help, get) in gauges {
         header(
@@ -478,28 +634,50 @@ pub fn render_to(
                 help,
             },
         );
-        each(out, &mut flush, name, &|_, d| Some(Num::I(get(d))));
+        each(out, &mut flush, name, &get);
+    }
+    header(
+        out,
+        &Family {
+            name: "ipvs_backend_weight",
+            kind: "gauge",
+            help: "Current weight in the kernel",
+        },
+    );
+    for ((_, ds), bs) in table.iter().zip(&blocks) {
+        for (d, b) in ds.iter().zip(bs) {
+            if d.weight >= 0 {
+                sample_u(out, "ipvs_backend_weight", b, d.weight as u64);
+            } else {
+                out.push_str("ipvs_backend_weight");
+                out.push_str(b);
+                push_num(out, Num::I(i64::from(d.weight)));
+                out.push('\n');
+            }
+        }
+        flush(out);
     }
     // Health, where the daemon knows it.
-    let any = table
-        .iter()
-        .any(|(s, ds)| ds.iter().any(|d| health(&s.key, d).is_some()));
-    if !any {
-        return;
-    }
     let hs: Vec<Vec<Option<DestHealth>>> = table
         .iter()
         .map(|(s, ds)| ds.iter().map(|d| health(&s.key, d)).collect())
         .collect();
+    if hs.iter().all(|h| h.iter().all(Option::is_none)) {
+        return;
+    }
     let with = |out: &mut String,
                 flush: &mut dyn FnMut(&mut String),
                 f: &Family,
+                all: bool,
                 v: &dyn Fn(&DestHealth) -> Num| {
         header(out, f);
-        for (ls, hs) in dest_labels.iter().zip(&hs) {
-            for (l, h) in ls.iter().zip(hs) {
-                if let Some(h) = h {
-                    sample(out, f.name, l, v(h));
+        for (bs, hs) in blocks.iter().zip(&hs) {
+            for (b, h) in bs.iter().zip(hs) {
+                if let Some(h) = h.as_ref().filter(|h| all || h.checked) {
+                    out.push_str(f.name);
+                    out.push_str(b);
+                    push_num(out, v(h));
+                    out.push('\n');
                 }
             }
             flush(out);
@@ -513,6 +691,7 @@ pub fn render_to(
             kind: "gauge",
             help: "Weight in FILE",
         },
+        true,
         &|h| h.configured_weight.into(),
     );
     with(
@@ -521,8 +700,9 @@ pub fn render_to(
         &Family {
             name: "ipvs_backend_up",
             kind: "gauge",
-            help: "1 if the health checks pass (or there are none), else 0",
+            help: "1 if the health checks pass, else 0 (real servers with a monitor or draining)",
         },
+        false,
         &|h| u8::from(h.up).into(),
     );
     with(
@@ -533,6 +713,7 @@ pub fn render_to(
             kind: "gauge",
             help: "Failed checks in a row",
         },
+        false,
         &|h| h.consecutive_failures.into(),
     );
     with(
@@ -543,6 +724,7 @@ pub fn render_to(
             kind: "gauge",
             help: "Unix time of the last change of health",
         },
+        false,
         &|h| Num::Fixed3(h.last_change),
     );
     header(
@@ -553,12 +735,13 @@ pub fn render_to(
             help: "Octavia's operating status (1 for the current one)",
         },
     );
-    for (ls, hs) in dest_labels.iter().zip(&hs) {
-        for (l, h) in ls.iter().zip(hs) {
-            if let Some(h) = h {
-                for st in ["ONLINE", "ERROR", "DRAINING", "NO_MONITOR"] {
+    for (bs, hs) in blocks.iter().zip(&hs) {
+        for (b, h) in bs.iter().zip(hs) {
+            if let Some(h) = h.as_ref().filter(|h| h.checked) {
+                let l = &b[..b.len() - 2];
+                for st in ["ONLINE", "ERROR", "DRAINING"] {
                     out.reserve(l.len() + 64);
-                    out.push_str("ipvs_backend_operating_status{");
+                    out.push_str("ipvs_backend_operating_status");
                     out.push_str(l);
                     out.push_str(",status=\"");
                     out.push_str(st);
@@ -605,8 +788,17 @@ mod tests {
             &|_, _| None,
             &Options::default(),
         );
+        assert!(
+            out.contains(
+                "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\"} 7\n"
+            ),
+            "{out}"
+        );
         assert!(out.contains(
-            "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"wrr\",name=\"web \\\"1\\\"\"} 7\n"
+            "ipvs_service_info{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"wrr\",name=\"web \\\"1\\\"\"} 1\n"
+        ), "{out}");
+        assert!(out.contains(
+            "ipvs_service_info{proto=\"FWM\",local_address=\"\",local_port=\"\",local_mark=\"4000000000\",family=\"ipv6\",scheduler=\"rr\",name=\"\"} 1\n"
         ), "{out}");
         assert!(
             out.contains("ipvs_service_incoming_bytes_total{proto=\"TCP\""),
@@ -614,8 +806,15 @@ mod tests {
         );
         assert!(out.contains(" 1099511627776\n"), "{out}");
         assert!(out.contains(
-            "ipvs_backend_connections_active{proto=\"FWM\",local_address=\"\",local_port=\"\",local_mark=\"4000000000\",family=\"ipv6\",scheduler=\"rr\",name=\"\",remote_address=\"2001:db8::1\",remote_port=\"0\",forwarding=\"route\"} 0\n"
+            "ipvs_backend_connections_active{proto=\"FWM\",local_address=\"\",local_port=\"\",local_mark=\"4000000000\",family=\"ipv6\",remote_address=\"2001:db8::1\",remote_port=\"0\"} 0\n"
         ), "{out}");
+        assert!(out.contains(
+            "ipvs_backend_info{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.1\",remote_port=\"8080\",forwarding=\"masq\"} 1\n"
+        ), "{out}");
+        assert!(
+            out.contains("ipvs_backend_connections_active{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.1\",remote_port=\"8080\"} 3\n"),
+            "{out}"
+        );
         // Each family's samples follow its TYPE line, never interleaved.
         let mut seen = std::collections::HashSet::new();
         let mut current = String::new();
@@ -629,6 +828,52 @@ mod tests {
             }
         }
         assert!(!out.contains("ipvs_backend_up"));
+    }
+
+    /// No two samples share a name and label set: fwmark 7 of IPv4 and of
+    /// IPv6 (node_exporter's duplicate series), with health, and every
+    /// info series joins one-to-one on the labels the series share.
+    #[test]
+    fn no_duplicate_series() {
+        let mut t = table();
+        for af in [Af::Inet, Af::Inet6] {
+            let ip: std::net::IpAddr = match af {
+                Af::Inet => "198.51.100.7".parse().unwrap(),
+                Af::Inet6 => "2001:db8::7".parse().unwrap(),
+            };
+            t.push((
+                Service::new(ServiceKey::fwmark(af, 7), "rr"),
+                vec![Dest::new(ip, 0), Dest::new(ip, 80)],
+            ));
+        }
+        let h = |_: &ServiceKey, d: &Dest| {
+            Some(DestHealth {
+                up: true,
+                operating_status: "ONLINE",
+                configured_weight: 1,
+                consecutive_failures: 0,
+                last_change: 1.0,
+                checked: d.port != 80,
+            })
+        };
+        let mut out = String::new();
+        render(&mut out, &t, &|_| None, &h, &Options::default());
+        let mut seen = std::collections::HashSet::new();
+        for l in out.lines().filter(|l| !l.starts_with('#')) {
+            let (series, _) = l.rsplit_once(' ').unwrap();
+            assert!(seen.insert(series.to_string()), "twice: {series}\n{out}");
+        }
+        let infos = out
+            .lines()
+            .filter(|l| l.starts_with("ipvs_service_info{"))
+            .count();
+        assert_eq!(infos, t.len());
+        assert_eq!(
+            out.lines()
+                .filter(|l| l.starts_with("ipvs_service_info{") && l.contains("local_mark=\"7\""))
+                .count(),
+            2
+        );
     }
 
     #[test]
@@ -681,7 +926,7 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
     #[test]
     fn names_are_escaped() {
         let s = Service::new(ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80), "rr");
-        let l = service_labels(&s, Some("a\\b\"c\nd é"));
+        let l = service_info_labels(&service_labels(&s), &s, Some("a\\b\"c\nd é"));
         assert!(l.ends_with(",name=\"a\\\\b\\\"c\\nd é\""), "{l}");
         let mut v = String::new();
         push_label_value(&mut v, "x\"y");
@@ -725,6 +970,7 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
                 configured_weight: 1,
                 consecutive_failures: 0,
                 last_change: 1700000000.25,
+                checked: d.port % 4 == 0,
             })
         };
         for per_service_only in [false, true] {
@@ -789,21 +1035,48 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
     #[test]
     fn health_series() {
         let mut out = String::new();
+        // 8080 has a monitor and is down; the fwmark's real server (port
+        // 0) is in FILE without a monitor: only its configured weight.
         let h = |_: &ServiceKey, d: &Dest| {
-            (d.port == 8080).then_some(DestHealth {
-                up: false,
-                operating_status: "ERROR",
+            Some(DestHealth {
+                up: d.port != 8080,
+                operating_status: if d.port == 8080 {
+                    "ERROR"
+                } else {
+                    "NO_MONITOR"
+                },
                 configured_weight: 5,
                 consecutive_failures: 3,
                 last_change: 1700000000.5,
+                checked: d.port == 8080,
             })
         };
         render(&mut out, &table(), &|_| None, &h, &Options::default());
-        assert!(out.contains("forwarding=\"masq\"} 0\n"), "{out}");
-        assert!(out.contains("ipvs_backend_operating_status{"), "{out}");
-        assert!(out.contains(",status=\"ERROR\"} 1\n"), "{out}");
-        assert!(out.contains(",status=\"ONLINE\"} 0\n"), "{out}");
-        assert!(out.contains("ipvs_backend_weight_configured{"), "{out}");
-        assert!(out.contains("} 1700000000.500\n"), "{out}");
+        let dest = "{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.1\",remote_port=\"8080\"";
+        for want in [
+            format!("ipvs_backend_up{dest}}} 0\n"),
+            format!("ipvs_backend_check_consecutive_failures{dest}}} 3\n"),
+            format!("ipvs_backend_last_change_timestamp_seconds{dest}}} 1700000000.500\n"),
+            format!("ipvs_backend_operating_status{dest},status=\"ERROR\"}} 1\n"),
+            format!("ipvs_backend_operating_status{dest},status=\"ONLINE\"}} 0\n"),
+            format!("ipvs_backend_weight_configured{dest}}} 5\n"),
+        ] {
+            assert!(out.contains(&want), "{want} in {out}");
+        }
+        let unmonitored = "remote_address=\"2001:db8::1\"";
+        let lines: Vec<&str> = out.lines().filter(|l| l.contains(unmonitored)).collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("ipvs_backend_weight_configured{")),
+            "{out}"
+        );
+        for fam in [
+            "ipvs_backend_up{",
+            "ipvs_backend_operating_status{",
+            "ipvs_backend_check_",
+        ] {
+            assert!(!lines.iter().any(|l| l.starts_with(fam)), "{fam}: {out}");
+        }
     }
 }

@@ -917,6 +917,7 @@ impl Engine {
                 configured_weight: dr.dest.weight,
                 consecutive_failures: 0,
                 last_change: epoch(dr.since),
+                checked: true,
             });
         }
         let ws = self.cfg.desired.service(key)?;
@@ -932,6 +933,7 @@ impl Engine {
             configured_weight: want.weight,
             consecutive_failures: p.map_or(0, |p| p.state.failures),
             last_change: p.map_or(epoch(self.started), |p| epoch(p.state.since)),
+            checked: p.is_some(),
         })
     }
 

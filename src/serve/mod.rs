@@ -305,19 +305,10 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
                         if let Some(http::Scrape { want, reply: tx }) = scrapes.pop_front() {
                             match r {
                                 Ok(table) if want == http::Want::Page => {
-                                    let _ = tx.send(page.render(&engine, &table, &|k| engine.name_of(k).map(str::to_string)));
+                                    let _ = tx.send(http::Answer::Whole(page.render(&engine, &table, &|k| engine.name_of(k).map(str::to_string))));
                                 }
                                 Ok(table) => {
-                                    let mut out = String::with_capacity(4096 + table.len() * 2048);
-                                    crate::format::metrics::render(
-                                        &mut out,
-                                        &table,
-                                        &|k| engine.name_of(k).map(str::to_string),
-                                        &|k, d| engine.health_of(k, d),
-                                        &crate::format::metrics::Options::default(),
-                                    );
-                                    engine.own_metrics(&mut out);
-                                    let _ = tx.send(out);
+                                    let _ = tx.send(http::Answer::Pieces(stream_metrics(&engine, table)));
                                 }
                                 Err(e) => {
                                     log(&format!("metrics: {e}"));
@@ -420,6 +411,63 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
 
 /// The event of a whole-table apply that ended: a reload's outcome, or a
 /// resync that changed something (a repair) or failed.
+/// One `/metrics` scrape of `table`, streamed: what it needs of the
+/// engine (names, health, the daemon's own series) is copied here, on the
+/// event loop; the text is rendered on a blocking thread and handed over
+/// in pieces of about [`crate::format::metrics::FLUSH_AT`] bytes, at most
+/// four ahead of the client. A client that goes away ends the sending (the
+/// rest is rendered and dropped).
+fn stream_metrics(
+    engine: &Engine,
+    table: Vec<(crate::model::Service, Vec<crate::model::Dest>)>,
+) -> tokio::sync::mpsc::Receiver<hyper::body::Bytes> {
+    use crate::format::metrics;
+    use std::collections::HashMap;
+    let names: HashMap<crate::model::ServiceKey, String> = table
+        .iter()
+        .filter_map(|(s, _)| engine.name_of(&s.key).map(|n| (s.key, n.to_string())))
+        .collect();
+    let health: HashMap<(crate::model::ServiceKey, std::net::IpAddr, u16), metrics::DestHealth> =
+        table
+            .iter()
+            .flat_map(|(s, ds)| {
+                ds.iter().filter_map(move |d| {
+                    engine
+                        .health_of(&s.key, d)
+                        .map(|h| ((s.key, d.addr, d.port), h))
+                })
+            })
+            .collect();
+    let mut own = String::new();
+    engine.own_metrics(&mut own);
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let piece = || String::with_capacity(metrics::FLUSH_AT + 64 * 1024);
+        let mut out = piece();
+        let mut open = true;
+        metrics::render_to(
+            &mut out,
+            &table,
+            &|k| names.get(k).cloned(),
+            &|k, d| health.get(&(*k, d.addr, d.port)).cloned(),
+            &metrics::Options::default(),
+            &mut |b| {
+                if open {
+                    let full = std::mem::replace(b, piece());
+                    open = tx.blocking_send(hyper::body::Bytes::from(full)).is_ok();
+                } else {
+                    b.clear();
+                }
+            },
+        );
+        out.push_str(&own);
+        if open {
+            let _ = tx.blocking_send(hyper::body::Bytes::from(out));
+        }
+    });
+    rx
+}
+
 fn resync_event(
     engine: &mut Engine,
     kind: Option<&'static str>,

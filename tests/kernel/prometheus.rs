@@ -149,7 +149,18 @@ fn promtool_empty_fwmark_ipv6() {
     sample(
         &full,
         "ipvs_backend_weight",
-        "local_address=\"2001:db8::80\",local_port=\"443\",local_mark=\"\",family=\"ipv6\",scheduler=\"mh\",name=\"\",remote_address=\"2001:db8:1::2\"",
+        "local_address=\"2001:db8::80\",local_port=\"443\",local_mark=\"\",family=\"ipv6\",remote_address=\"2001:db8:1::2\"",
+    );
+    // What is not in every series is in the info series, once per entry.
+    sample(
+        &full,
+        "ipvs_service_info",
+        "proto=\"TCP\",local_address=\"2001:db8::80\",local_port=\"443\",local_mark=\"\",family=\"ipv6\",scheduler=\"mh\",name=\"\"",
+    );
+    sample(
+        &full,
+        "ipvs_backend_info",
+        "local_port=\"443\",local_mark=\"\",family=\"ipv6\",remote_address=\"2001:db8:1::2\",remote_port=\"443\",forwarding=\"masq\"",
     );
     let n = promtool_check("IPv4, IPv6 and fwmark services", &full);
     let p = promtool_check(
@@ -597,7 +608,7 @@ fn prometheus_scrapes_serve() {
         m2 - m1
     );
     // Prometheus has samples past t2: then query at t2 over the window.
-    let svc = "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",name=\"web front\"}";
+    let svc = "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\"}";
     wait_for(
         "prometheus: a sample past the window",
         Duration::from_secs(60),
@@ -635,11 +646,30 @@ fn prometheus_scrapes_serve() {
         "Prometheus rate {rate:.2}/s, kernel {kernel_rate:.2}/s"
     );
     assert_eq!(per_backend.len(), 2, "{per_backend:?}");
+    // The service's name from FILE, joined from its info series.
+    let named = query(
+        &format!(
+            "rate(ipvs_service_connections_total{range}) * on(proto, local_address, local_port, local_mark, family) \
+             group_left(name, scheduler) ipvs_service_info{{name=\"web front\"}}"
+        ),
+        Some(t2),
+    );
+    println!("PromQL join with ipvs_service_info{{name=\"web front\"}}: {named:?}");
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert_eq!(
+        (
+            named[0].0["name"].as_str(),
+            named[0].0["local_address"].as_str(),
+            named[0].0["scheduler"].as_str()
+        ),
+        (Some("web front"), Some("192.0.2.1"), Some("rr"))
+    );
+    assert!((named[0].1 - rate).abs() < 1e-9, "{named:?} vs {rate}");
 
     // Kill backend .2 (its health port): Prometheus shows it down.
     drop(h2);
     let t_kill = Instant::now();
-    let dead = "name=\"web front\",remote_address=\"198.51.100.2\"";
+    let dead = "family=\"ipv4\",remote_address=\"198.51.100.2\",remote_port=\"80\"";
     wait_for(
         "serve: .2 down in /metrics",
         Duration::from_secs(60),

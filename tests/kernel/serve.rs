@@ -1068,8 +1068,35 @@ fn try_http_get(addr: &str, path: &str, method: &str) -> std::io::Result<(u16, S
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not HTTP: {buf:?}")))?;
-    let body = buf.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("\r\ntransfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body).map_err(|e| std::io::Error::other(format!("{e}: {body:?}")))?
+    } else {
+        body.to_string()
+    };
     Ok((code, body))
+}
+
+/// A chunked HTTP/1.1 body, decoded; every chunk's framing checked and the
+/// last (empty) chunk required.
+fn dechunk(mut rest: &str) -> Result<String, String> {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").ok_or("chunk size line cut")?;
+        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|e| format!("chunk size {size:?}: {e}"))?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let data = after.get(..n).ok_or("chunk cut")?;
+        out.push_str(data);
+        rest = after[n..]
+            .strip_prefix("\r\n")
+            .ok_or("no CRLF after a chunk")?;
+    }
 }
 
 fn http_get(addr: &str, path: &str, method: &str) -> (u16, String) {
@@ -1106,17 +1133,55 @@ fn metrics_endpoint_with_health() {
             .unwrap()
             .to_string()
     };
-    assert_eq!(line("ipvs_backend_up{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.2\""), "0");
+    assert_eq!(line("ipvs_backend_up{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.2\""), "0");
     assert_eq!(
         line("ipvs_backend_up{", "remote_address=\"198.51.100.1\""),
         "1"
     );
-    assert_eq!(line("ipvs_backend_weight{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.2\""), "0");
-    assert_eq!(line("ipvs_backend_weight_configured{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.2\""), "2");
-    assert_eq!(line("ipvs_backend_operating_status{", "remote_address=\"198.51.100.2\",remote_port=\"80\",forwarding=\"masq\",status=\"ERROR\""), "1");
-    assert_eq!(line("ipvs_backend_operating_status{", "local_address=\"192.0.2.2\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\",remote_address=\"198.51.100.1\",remote_port=\"80\",forwarding=\"masq\",status=\"NO_MONITOR\""), "1");
+    assert_eq!(line("ipvs_backend_weight{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.2\""), "0");
+    assert_eq!(line("ipvs_backend_weight_configured{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.2\""), "2");
+    assert_eq!(
+        line(
+            "ipvs_backend_operating_status{",
+            "remote_address=\"198.51.100.2\",remote_port=\"80\",status=\"ERROR\""
+        ),
+        "1"
+    );
+    assert_eq!(line("ipvs_backend_info{", "local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.2\",remote_port=\"80\",forwarding=\"masq\""), "1");
+    assert_eq!(line("ipvs_service_info{", "local_address=\"192.0.2.2\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",scheduler=\"rr\",name=\"\""), "1");
+    // 192.0.2.2's real server has no monitor: its configured weight, no
+    // health series.
+    let unmonitored = "local_address=\"192.0.2.2\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.1\",remote_port=\"80\"";
+    assert_eq!(line("ipvs_backend_weight_configured{", unmonitored), "1");
+    for fam in [
+        "ipvs_backend_up{",
+        "ipvs_backend_operating_status{",
+        "ipvs_backend_check_consecutive_failures{",
+    ] {
+        assert!(
+            !body
+                .lines()
+                .any(|l| l.starts_with(fam) && l.contains(unmonitored)),
+            "{fam} of an unmonitored real server in\n{body}"
+        );
+    }
     assert!(line("ipvs_serve_checks_total", "").parse::<u64>().unwrap() > 0);
     assert_eq!(line("ipvs_serve_probes", ""), "2");
+    // The scrape is streamed as it is rendered: chunked over HTTP/1.1.
+    {
+        let mut s = TcpStream::connect("127.0.0.1:9120").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+        assert!(head.contains("\r\ntransfer-encoding: chunked"), "{head}");
+        assert!(raw.ends_with("\r\n0\r\n\r\n"), "{raw}");
+    }
     assert_eq!(http_get("127.0.0.1:9120", "/nope", "GET").0, 404);
     assert_eq!(http_get("127.0.0.1:9120", "/metrics", "POST").0, 405);
     // Many idle clients do not stall a scrape or the checks.
@@ -1316,20 +1381,25 @@ fn names_check_histogram_and_events() {
         "{body}"
     );
     assert!(body.contains("# TYPE ipvs_backend_check_duration_seconds histogram\n"));
-    // The name label on the service's series, escaped.
+    // The name label on the service's info series, escaped.
+    assert!(
+        body.lines().any(|l| l.starts_with("ipvs_service_info{")
+            && l.contains("local_address=\"192.0.2.1\"")
+            && l.contains("name=\"web \\\"front\\\"\"")
+            && l.ends_with(" 1")),
+        "{body}"
+    );
     assert!(
         body.lines().any(|l| l.starts_with("ipvs_backend_up{")
             && l.contains("local_address=\"192.0.2.1\"")
-            && l.contains("name=\"web \\\"front\\\"\"")
             && l.contains("remote_address=\"198.51.100.2\"")
             && l.ends_with(" 1")),
         "{body}"
     );
     assert!(
-        body.lines()
-            .any(|l| l.starts_with("ipvs_service_connections_total{")
-                && l.contains("local_address=\"192.0.2.2\"")
-                && l.contains("name=\"\"")),
+        body.lines().any(|l| l.starts_with("ipvs_service_info{")
+            && l.contains("local_address=\"192.0.2.2\"")
+            && l.contains("name=\"\"")),
         "{body}"
     );
     let start_took = body
