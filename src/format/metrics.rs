@@ -357,34 +357,18 @@ fn sample(out: &mut String, name: &str, labels: &str, v: impl Into<Num>) {
 
 /// The hot path of a scrape: `name`, then `block` (`{labels} ` whole,
 /// built once per entry), then an unsigned value and the line's end: one
-/// reserve, then plain copies into the room reserved.
-fn sample_u(out: &mut String, name: &str, block: &str, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        if v < 100 {
-            if v >= 10 {
-                let r = v as usize * 2;
-                i -= 2;
-                digits[i..i + 2].copy_from_slice(&DIGITS[r..r + 2]);
-            } else {
-                i -= 1;
-                digits[i] = b'0' + v as u8;
-            }
-            break;
-        }
-        let r = (v % 100) as usize * 2;
-        v /= 100;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGITS[r..r + 2]);
-    }
-    let digits = &digits[i..];
+/// reserve, then plain copies into the room reserved, the digits written
+/// in place from the last.
+#[inline]
+fn sample_u(out: &mut String, name: &str, block: &str, v: u64) {
+    let digits = v.checked_ilog10().map_or(1, |l| l as usize + 1);
     let (n, b) = (name.len(), block.len());
-    let len = n + b + digits.len() + 1;
+    let len = n + b + digits + 1;
     // SAFETY: `out` is only appended to, with the UTF-8 of `name` and
     // `block` and ASCII digits and newline, so it stays UTF-8. `reserve`
-    // makes room for `len` more bytes; exactly `len` are written into it,
-    // from sources that do not overlap it, before the length is set.
+    // makes room for `len` more bytes; exactly `len` are written into it
+    // (`digits` is the number of digits of `v`), from sources that do not
+    // overlap it, before the length is set.
     unsafe {
         let o = out.as_mut_vec();
         o.reserve(len);
@@ -392,7 +376,22 @@ fn sample_u(out: &mut String, name: &str, block: &str, mut v: u64) {
         let p = o.as_mut_ptr().add(at);
         std::ptr::copy_nonoverlapping(name.as_ptr(), p, n);
         std::ptr::copy_nonoverlapping(block.as_ptr(), p.add(n), b);
-        std::ptr::copy_nonoverlapping(digits.as_ptr(), p.add(n + b), digits.len());
+        let mut q = p.add(n + b + digits);
+        let mut v = v;
+        while v >= 100 {
+            let r = (v % 100) as usize * 2;
+            v /= 100;
+            q = q.sub(2);
+            std::ptr::copy_nonoverlapping(DIGITS.as_ptr().add(r), q, 2);
+        }
+        if v >= 10 {
+            q = q.sub(2);
+            std::ptr::copy_nonoverlapping(DIGITS.as_ptr().add(v as usize * 2), q, 2);
+        } else {
+            q = q.sub(1);
+            *q = b'0' + v as u8;
+        }
+        debug_assert_eq!(q, p.add(n + b));
         *p.add(len - 1) = b'\n';
         o.set_len(at + len);
     }
@@ -404,6 +403,17 @@ pub const FLUSH_AT: usize = 1 << 20;
 type StatOf = fn(&Stats) -> u64;
 /// A gauge family of real servers: name, help, value.
 type DestGauge = (&'static str, &'static str, fn(&Dest) -> i64);
+/// A family of real servers with unsigned values: name, help, value.
+type DestCount = (&'static str, &'static str, fn(&Dest) -> u64);
+
+/// [`COUNTERS`]' values of a real server.
+const DEST_COUNTERS: [fn(&Dest) -> u64; 5] = [
+    |d| d.stats.conns,
+    |d| d.stats.inpkts,
+    |d| d.stats.outpkts,
+    |d| d.stats.inbytes,
+    |d| d.stats.outbytes,
+];
 
 const COUNTERS: &[(&str, &str, StatOf)] = &[
     ("connections_total", "Connections scheduled", |s| s.conns),
@@ -553,18 +563,9 @@ pub fn render_to(
         }
     }
     drop(svc_labels);
-    let mut k = 0;
-    let blocks: Vec<Vec<&str>> = table
-        .iter()
-        .map(|(_, ds)| {
-            ds.iter()
-                .map(|_| {
-                    k += 1;
-                    &arena[ends[k - 1]..ends[k]]
-                })
-                .collect()
-        })
-        .collect();
+    // In table order: every real server, and its `{labels} `.
+    let dests: Vec<&Dest> = table.iter().flat_map(|(_, ds)| ds).collect();
+    let blocks: Vec<&str> = ends.windows(2).map(|w| &arena[w[0]..w[1]]).collect();
     header(
         out,
         &Family {
@@ -573,30 +574,31 @@ pub fn render_to(
             help: "1 for each real server, labelled with its forwarding method",
         },
     );
-    for ((_, ds), bs) in table.iter().zip(&blocks) {
-        for (d, b) in ds.iter().zip(bs) {
-            let o = &mut *out;
-            o.reserve(b.len() + 48);
-            o.push_str("ipvs_backend_info");
-            o.push_str(&b[..b.len() - 2]);
-            o.push_str(",forwarding=\"");
-            o.push_str(forwarding(d.fwd));
-            o.push_str("\"} 1\n");
-        }
-        flush(out);
-    }
-    let each = |out: &mut String,
-                flush: &mut dyn FnMut(&mut String),
-                name: &str,
-                v: &dyn Fn(&Dest) -> u64| {
-        for ((_, ds), bs) in table.iter().zip(&blocks) {
-            for (d, b) in ds.iter().zip(bs) {
-                sample_u(out, name, b, v(d));
-            }
+    for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
+        let o = &mut *out;
+        o.reserve(b.len() + 48);
+        o.push_str("ipvs_backend_info");
+        o.push_str(&b[..b.len() - 2]);
+        o.push_str(",forwarding=\"");
+        o.push_str(forwarding(d.fwd));
+        o.push_str("\"} 1\n");
+        if k % 256 == 255 {
             flush(out);
         }
-    };
-    for (suffix, help, get) in COUNTERS {
+    }
+    flush(out);
+    // One family of real servers: a sample each, a flush check every 256.
+    let each =
+        |out: &mut String, flush: &mut dyn FnMut(&mut String), name: &str, v: fn(&Dest) -> u64| {
+            for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
+                sample_u(out, name, b, v(d));
+                if k % 256 == 255 {
+                    flush(out);
+                }
+            }
+            flush(out);
+        };
+    for ((suffix, help, _), dest_get) in COUNTERS.iter().zip(&DEST_COUNTERS) {
         let name = format!("ipvs_backend_{suffix}");
         header(
             out,
@@ -606,9 +608,9 @@ pub fn render_to(
                 help: &format!("{help} by the real server"),
             },
         );
-        each(out, &mut flush, &name, &|d| get(&d.stats));
+        each(out, &mut flush, &name, *dest_get);
     }
-    let gauges: [(&str, &str, fn(&Dest) -> u64); 3] = [
+    let gauges: [DestCount; 3] = [
         (
             "ipvs_backend_connections_active",
             "Active connections (ActiveConn)",
@@ -634,7 +636,7 @@ pub fn render_to(
                 help,
             },
         );
-        each(out, &mut flush, name, &get);
+        each(out, &mut flush, name, get);
     }
     header(
         out,
@@ -644,25 +646,26 @@ pub fn render_to(
             help: "Current weight in the kernel",
         },
     );
-    for ((_, ds), bs) in table.iter().zip(&blocks) {
-        for (d, b) in ds.iter().zip(bs) {
-            if d.weight >= 0 {
-                sample_u(out, "ipvs_backend_weight", b, d.weight as u64);
-            } else {
-                out.push_str("ipvs_backend_weight");
-                out.push_str(b);
-                push_num(out, Num::I(i64::from(d.weight)));
-                out.push('\n');
-            }
+    for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
+        if d.weight >= 0 {
+            sample_u(out, "ipvs_backend_weight", b, d.weight as u64);
+        } else {
+            out.push_str("ipvs_backend_weight");
+            out.push_str(b);
+            push_num(out, Num::I(i64::from(d.weight)));
+            out.push('\n');
         }
-        flush(out);
+        if k % 256 == 255 {
+            flush(out);
+        }
     }
+    flush(out);
     // Health, where the daemon knows it.
-    let hs: Vec<Vec<Option<DestHealth>>> = table
+    let hs: Vec<Option<DestHealth>> = table
         .iter()
-        .map(|(s, ds)| ds.iter().map(|d| health(&s.key, d)).collect())
+        .flat_map(|(s, ds)| ds.iter().map(|d| health(&s.key, d)))
         .collect();
-    if hs.iter().all(|h| h.iter().all(Option::is_none)) {
+    if hs.iter().all(Option::is_none) {
         return;
     }
     let with = |out: &mut String,
@@ -671,17 +674,18 @@ pub fn render_to(
                 all: bool,
                 v: &dyn Fn(&DestHealth) -> Num| {
         header(out, f);
-        for (bs, hs) in blocks.iter().zip(&hs) {
-            for (b, h) in bs.iter().zip(hs) {
-                if let Some(h) = h.as_ref().filter(|h| all || h.checked) {
-                    out.push_str(f.name);
-                    out.push_str(b);
-                    push_num(out, v(h));
-                    out.push('\n');
-                }
+        for (k, (b, h)) in blocks.iter().zip(&hs).enumerate() {
+            if let Some(h) = h.as_ref().filter(|h| all || h.checked) {
+                out.push_str(f.name);
+                out.push_str(b);
+                push_num(out, v(h));
+                out.push('\n');
             }
-            flush(out);
+            if k % 256 == 255 {
+                flush(out);
+            }
         }
+        flush(out);
     };
     with(
         out,
@@ -735,26 +739,27 @@ pub fn render_to(
             help: "Octavia's operating status (1 for the current one)",
         },
     );
-    for (bs, hs) in blocks.iter().zip(&hs) {
-        for (b, h) in bs.iter().zip(hs) {
-            if let Some(h) = h.as_ref().filter(|h| h.checked) {
-                let l = &b[..b.len() - 2];
-                for st in ["ONLINE", "ERROR", "DRAINING"] {
-                    out.reserve(l.len() + 64);
-                    out.push_str("ipvs_backend_operating_status");
-                    out.push_str(l);
-                    out.push_str(",status=\"");
-                    out.push_str(st);
-                    out.push_str(if h.operating_status == st {
-                        "\"} 1\n"
-                    } else {
-                        "\"} 0\n"
-                    });
-                }
+    for (k, (b, h)) in blocks.iter().zip(&hs).enumerate() {
+        if let Some(h) = h.as_ref().filter(|h| h.checked) {
+            let l = &b[..b.len() - 2];
+            for st in ["ONLINE", "ERROR", "DRAINING"] {
+                out.reserve(l.len() + 64);
+                out.push_str("ipvs_backend_operating_status");
+                out.push_str(l);
+                out.push_str(",status=\"");
+                out.push_str(st);
+                out.push_str(if h.operating_status == st {
+                    "\"} 1\n"
+                } else {
+                    "\"} 0\n"
+                });
             }
         }
-        flush(out);
+        if k % 256 == 255 {
+            flush(out);
+        }
     }
+    flush(out);
 }
 
 #[cfg(test)]

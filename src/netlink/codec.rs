@@ -104,6 +104,9 @@ pub fn dest_array(d: &Dest) -> [DestAttr; 10] {
 /// A stats nest (`STATS`: mixed widths, `STATS64`: all u64); each value is
 /// read by its payload length (8 bytes: u64, else u32).
 fn stats_of(nest: &[u8]) -> Result<Stats> {
+    if let Some(s) = stats64_packed(nest) {
+        return Ok(s);
+    }
     let mut s = Stats::default();
     for a in nlas(nest) {
         let (kind, p) = a?;
@@ -131,6 +134,39 @@ fn stats_of(nest: &[u8]) -> Result<Stats> {
         *slot = v;
     }
     Ok(s)
+}
+
+/// A counters nest as the kernel sends STATS64 where no padding is needed
+/// (x86-64 and every architecture with efficient unaligned access): ten
+/// attributes of 12 bytes, types 1 to 10 in order. Read at fixed offsets,
+/// each header checked; any other shape (`PAD` attributes, another order,
+/// 32-bit STATS) is `None`, for the general walk. A scrape decodes 110 000
+/// of these: this is a third of the cost of decoding a real server.
+fn stats64_packed(nest: &[u8]) -> Option<Stats> {
+    let nest: &[u8; 120] = nest.try_into().ok()?;
+    let mut v = [0u64; 10];
+    for (i, (a, slot)) in nest.chunks_exact(12).zip(&mut v).enumerate() {
+        let (head, value) = a.split_first_chunk::<4>()?;
+        let len = u16::from_ne_bytes([head[0], head[1]]);
+        let kind = u16::from_ne_bytes([head[2], head[3]]) & 0x3fff;
+        if len != 12 || usize::from(kind) != i + 1 {
+            return None;
+        }
+        *slot = u64::from_ne_bytes(*value.first_chunk::<8>()?);
+    }
+    let [conns, inpkts, outpkts, inbytes, outbytes, cps, inpps, outpps, inbps, outbps] = v;
+    Some(Stats {
+        conns,
+        inpkts,
+        outpkts,
+        inbytes,
+        outbytes,
+        cps,
+        inpps,
+        outpps,
+        inbps,
+        outbps,
+    })
 }
 
 fn missing(what: &str) -> Error {
@@ -304,4 +340,61 @@ pub fn decode_info(attrs: &[u8]) -> Result<Info> {
         version: version.ok_or_else(|| missing("IPVS version"))?,
         conn_tab_size: size,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(out: &mut Vec<u8>, kind: u16, p: &[u8]) {
+        out.extend_from_slice(&((p.len() + 4) as u16).to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(p);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+
+    /// The fixed-offset read and the general walk agree on the kernel's
+    /// packed STATS64; every other shape is left to the walk.
+    #[test]
+    fn packed_stats64_equals_the_walk() {
+        let value = |k: u16| u64::from(k) * 0x0102_0304_0506 + 7;
+        let mut packed = Vec::new();
+        let mut padded = Vec::new();
+        for k in 1..=10u16 {
+            attr(&mut packed, k, &value(k).to_ne_bytes());
+            attr(&mut padded, st::PAD, &[]);
+            attr(&mut padded, k, &value(k).to_ne_bytes());
+        }
+        let want = Stats {
+            conns: value(1),
+            inpkts: value(2),
+            outpkts: value(3),
+            inbytes: value(4),
+            outbytes: value(5),
+            cps: value(6),
+            inpps: value(7),
+            outpps: value(8),
+            inbps: value(9),
+            outbps: value(10),
+        };
+        assert_eq!(packed.len(), 120);
+        assert_eq!(stats64_packed(&packed), Some(want));
+        assert_eq!(stats_of(&packed).unwrap(), want);
+        assert_eq!(stats64_packed(&padded), None);
+        assert_eq!(stats_of(&padded).unwrap(), want);
+        // Swapped order, a wrong length, a cut nest: not packed.
+        let mut swapped = packed.clone();
+        let (a, b) = swapped.split_at_mut(12);
+        a.swap_with_slice(&mut b[..12]);
+        assert_eq!(stats64_packed(&swapped), None);
+        assert_eq!(stats_of(&swapped).unwrap(), want);
+        let mut bad = packed.clone();
+        bad[0] = 16;
+        assert_eq!(stats64_packed(&bad), None);
+        assert!(stats_of(&bad).is_err());
+        assert_eq!(stats64_packed(&packed[..119]), None);
+        assert!(stats_of(&packed[..119]).is_err());
+    }
 }
