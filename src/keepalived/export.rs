@@ -233,7 +233,12 @@ fn body(cfg: &Config, svc: &Service, dests: &[Dest], warn: &mut Vec<String>, at:
             }
             if m.kind == CheckType::Misc {
                 if let Some(c) = &m.command {
-                    let _ = writeln!(o, "            misc_path {}", quote(c));
+                    // keepalived passes misc_path as written: the
+                    // variables the daemon sets, spelled out.
+                    let c = c
+                        .replace("$TARGET_ADDRESS", &ma.unwrap_or(d.addr).to_string())
+                        .replace("$TARGET_PORT", &mp.unwrap_or(d.port).to_string());
+                    let _ = writeln!(o, "            misc_path {}", quote(&c));
                 }
                 let t = m.timeout.as_secs();
                 if m.timeout.subsec_nanos() != 0 {

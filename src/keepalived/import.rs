@@ -1105,6 +1105,56 @@ fn monitor_of(ctx: &mut Ctx, c: &Checker, casc: &Cascade) -> Monitor {
     m
 }
 
+/// `cmd` with each word naming `addr` (quoted or not) as
+/// `$TARGET_ADDRESS` and each word `port` as `$TARGET_PORT`: the
+/// variables the daemon sets for each target of a MISC check.
+fn misc_template(cmd: &str, addr: IpAddr, port: u16) -> String {
+    cmd.split(' ')
+        .map(|w| {
+            let bare = w
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(w);
+            if bare.parse::<IpAddr>() == Ok(addr) {
+                "$TARGET_ADDRESS".to_string()
+            } else if port != 0 && bare == port.to_string() {
+                "$TARGET_PORT".to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Real servers whose MISC commands differ only by naming each its own
+/// address and port (Octavia's `udp_check.sh ADDR PORT`) get one command
+/// with `$TARGET_ADDRESS` and `$TARGET_PORT`, which the daemon sets per
+/// real server: one monitor per service checks each with its own
+/// arguments, as keepalived does. Equal commands stay as they are.
+fn misc_templates(rss: &[&Rs], mons: &mut [Option<(Monitor, &Checker)>]) {
+    let cmds: Vec<(&str, String)> = rss
+        .iter()
+        .zip(mons.iter())
+        .filter_map(|(r, m)| {
+            let c = m.as_ref()?.0.command.as_deref()?;
+            Some((c, misc_template(c, r.addr, r.port)))
+        })
+        .collect();
+    if cmds.len() < 2 || cmds.iter().all(|(c, _)| *c == cmds[0].0) {
+        return;
+    }
+    if cmds.iter().any(|(_, t)| *t != cmds[0].1) {
+        return;
+    }
+    let t = cmds[0].1.clone();
+    for (m, _) in mons.iter_mut().flatten() {
+        if m.command.is_some() {
+            m.command = Some(t.clone());
+        }
+    }
+}
+
 /// The monitor fields a service shares (for comparing real servers).
 fn same_check(a: &Monitor, b: &Monitor) -> bool {
     let mut b = b.clone();
@@ -1301,6 +1351,7 @@ fn build(
         }
         mons.push(m);
     }
+    misc_templates(&rss, &mut mons);
     let first = mons.iter().flatten().next().map(|(m, _)| m.clone());
     if let Some(f) = &first {
         for (r, m) in rss.iter().zip(&mons) {
@@ -1685,5 +1736,82 @@ pub fn import(nodes: &[Node], conditional: Option<Pos>) -> Result<Imported, Vec<
         })
     } else {
         Err(ctx.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{export_text, import_text, parse, Format};
+
+    fn rules(conf: &str) -> (String, Vec<String>) {
+        let i = import_text(conf, "t.conf", &parse::Files, Format::Rules).unwrap();
+        (i.text, i.warnings)
+    }
+
+    /// Octavia's per-member MISC commands (found by the differential
+    /// against keepalived: the first member's command used to check every
+    /// member, so a dead one stayed up).
+    #[test]
+    fn misc_commands_naming_each_member() {
+        let conf = "virtual_server 203.0.113.70 53 {\n protocol UDP\n delay_loop 5\n\
+             real_server 198.51.100.71 53 {\n  MISC_CHECK {\n   misc_path \"/bin/check 198.51.100.71 53\"\n  }\n }\n\
+             real_server 198.51.100.72 53 {\n  MISC_CHECK {\n   misc_path \"/bin/check \\\"198.51.100.72\\\" 53\"\n  }\n }\n}\n";
+        let (text, warnings) = rules(conf);
+        assert!(
+            text.contains("command=\"/bin/check $TARGET_ADDRESS $TARGET_PORT\""),
+            "{text}"
+        );
+        assert!(
+            !warnings.iter().any(|w| w.contains("differs")),
+            "{warnings:?}"
+        );
+        // Exported per real server with its own address and port, and
+        // imported back to the same document.
+        let out = export_text(&text, "doc").unwrap();
+        assert!(
+            out.text
+                .contains("misc_path \"/bin/check 198.51.100.71 53\""),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.text
+                .contains("misc_path \"/bin/check 198.51.100.72 53\""),
+            "{}",
+            out.text
+        );
+        assert_eq!(rules(&out.text).0, text);
+    }
+
+    /// The same command for every real server stays as written; commands
+    /// that differ otherwise keep the first (with a warning).
+    #[test]
+    fn misc_commands_otherwise() {
+        let same = "virtual_server 203.0.113.60 25 {\n protocol TCP\n delay_loop 5\n\
+             real_server 198.51.100.61 25 {\n  MISC_CHECK {\n   misc_path \"/bin/c 198.51.100.61 25\"\n  }\n }\n\
+             real_server 198.51.100.62 25 {\n  MISC_CHECK {\n   misc_path \"/bin/c 198.51.100.61 25\"\n  }\n }\n}\n";
+        let (text, warnings) = rules(same);
+        assert!(
+            text.contains("command=\"/bin/c 198.51.100.61 25\""),
+            "{text}"
+        );
+        assert!(
+            warnings.iter().all(|w| !w.contains("differs")),
+            "{warnings:?}"
+        );
+        let other = same.replacen(
+            "/bin/c 198.51.100.61 25\"\n  }\n }\n}",
+            "/bin/d\"\n  }\n }\n}",
+            1,
+        );
+        let (text, warnings) = rules(&other);
+        assert!(
+            text.contains("command=\"/bin/c 198.51.100.61 25\""),
+            "{text}"
+        );
+        assert!(
+            warnings.iter().any(|w| w.contains("differs")),
+            "{warnings:?}"
+        );
     }
 }

@@ -11,6 +11,7 @@ mod apply;
 mod batch;
 mod dests;
 mod diff;
+mod keepalived;
 mod lock;
 mod metrics;
 mod misc;
