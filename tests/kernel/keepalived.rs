@@ -534,8 +534,11 @@ fn serve_conn(kind: &str, code: u16, mut c: TcpStream, tls: &Arc<rustls::ServerC
     }
 }
 
+/// One listener of [`Case::servers`]: kind, port, HTTP status code.
+type Listen = (String, u16, u16);
+
 /// Addresses and listeners of `spec` ([`Case::servers`]).
-fn parse_servers(spec: &str) -> Vec<(String, Vec<(String, u16, u16)>)> {
+fn parse_servers(spec: &str) -> Vec<(String, Vec<Listen>)> {
     spec.split(';')
         .filter(|s| !s.trim().is_empty())
         .map(|entry| {
