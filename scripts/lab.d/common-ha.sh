@@ -202,24 +202,7 @@ lab_ha_timeline() {
             { if (($2 in last) && $1 - last[$2] > 1500)
                   printf "%d 0 E held %s: echo again (%s %s) after %.2f s without\n", $1, $2, $3, $4, ($1 - last[$2]) / 1000
               last[$2] = $1 }' "$LAB_FO/held"
-    } | sort -s -n -k1,1 -k2,2 | awk '
-        function flush() {
-            if (n) printf "  %7d  new connections %-40s (%d up to %d)\n", t0, runs, n, tend
-            n = 0; runs = ""
-        }
-        $3 == "R" {
-            sym = ($5 == "Webserver") ? $6 : (($4 - $1 >= 500) ? "T" : "x")
-            if (n == 0) t0 = $1
-            runs = runs (n ? " " : "") sym; n++; tend = $1
-            if (n == 20) flush()
-            next
-        }
-        {
-            flush()
-            line = $0; sub(/^-?[0-9]+ 0 E /, "", line)
-            printf "  %7d  %s\n", $1, line
-        }
-        END { flush() }'
+    } | lab_timeline_print "new connections"
 }
 
 # lab_ha_wait SECS WHAT CMD...: run CMD every 0.3 s until it succeeds, or

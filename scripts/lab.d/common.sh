@@ -386,9 +386,18 @@ lab_timeline() {
         # the daemon's lines, not the role's (commands, the rules it wrote)
         awk '/^[0-9]+ (\+ |  )/ { next } { t = $1; $1 = ""; sub(/^ ipvsadm serve: /, " daemon: "); print t, 0, "E" $0 }' "$LAB_FO/serve.log"
         awk '{ print $1, 1, "R", $2, $3 " " $4 }' "$LAB_FO/requests"
-    } | sort -s -n -k1,1 -k2,2 | awk '
+    } | lab_timeline_print requests
+}
+
+# lab_timeline_print WORD: stdin's lines "MS 0 E TEXT" (an event) and
+# "MS 1 R END WHO" (a request started at MS, ended at END, answered by WHO
+# or failed), sorted by time, events first at one instant; runs of requests
+# between two events on one line after WORD, one symbol each: the web
+# server's number, x (failed at once) or T (failed after 0.5 s or more).
+lab_timeline_print() {
+    sort -s -n -k1,1 -k2,2 | awk -v word="$1" '
         function flush() {
-            if (n) printf "  %7d  requests %-40s (%d up to %d)\n", t0, runs, n, tend
+            if (n) printf "  %7d  %s %-40s (%d up to %d)\n", t0, word, runs, n, tend
             n = 0; runs = ""
         }
         $3 == "R" {
@@ -400,7 +409,7 @@ lab_timeline() {
         }
         {
             flush()
-            line = $0; sub(/^[0-9]+ 0 E /, "", line)
+            line = $0; sub(/^-?[0-9]+ 0 E /, "", line)
             printf "  %7d  %s\n", $1, line
         }
         END { flush() }'

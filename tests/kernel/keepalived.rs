@@ -55,7 +55,7 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -404,53 +404,6 @@ impl Drop for Namespaces {
     }
 }
 
-/// A process group (keepalived forks its checker), killed when dropped
-/// (its namespace goes next: nothing to leave tidy).
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(mut cmd: Command, log: &Path, cwd: &Path) -> Proc {
-        let f = File::create(log).unwrap();
-        let child = cmd
-            .current_dir(cwd)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(f.try_clone().unwrap())
-            .stderr(f)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-        Proc {
-            child,
-            log: log.to_path_buf(),
-        }
-    }
-
-    fn log(&self) -> String {
-        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let mut cut = s.len().saturating_sub(3000);
-        while !s.is_char_boundary(cut) {
-            cut += 1;
-        }
-        s[cut..].to_string()
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let pg = self.child.id() as i32;
-        // SAFETY: a signal to the process group this test started.
-        unsafe { libc::kill(-pg, libc::SIGKILL) };
-        let _ = self.child.wait();
-    }
-}
-
 /// Reads an HTTP request head; false on EOF or error.
 fn read_head(r: &mut impl Read) -> bool {
     let mut buf = Vec::new();
@@ -471,26 +424,6 @@ fn http_answer(code: u16) -> String {
     format!(
         "HTTP/1.0 {code} Test\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
         BODY.len()
-    )
-}
-
-fn tls_config() -> Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(include_bytes!("../fixtures/tls/server.pem"))
-            .collect::<Result<_, _>>()
-            .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../fixtures/tls/server.key")).unwrap();
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
     )
 }
 
@@ -905,7 +838,11 @@ fn keepalived_differential() {
             for (who, p) in [("keepalived", &mut r.ka), ("ipvsadm serve", &mut r.ours)] {
                 let p = p.as_mut().unwrap();
                 if let Some(st) = p.exited() {
-                    panic!("{}: {who} exited ({st}):\n{}", r.case.name, p.log());
+                    panic!(
+                        "{}: {who} exited ({st}):\n{}",
+                        r.case.name,
+                        p.log_tail(3000)
+                    );
                 }
             }
             let now = (
@@ -934,7 +871,10 @@ fn keepalived_differential() {
     // and faster.
     let mut logs = Vec::new();
     for r in &mut runs {
-        logs.push((r.ka.as_ref().unwrap().log(), r.ours.as_ref().unwrap().log()));
+        logs.push((
+            r.ka.as_ref().unwrap().log_tail(3000),
+            r.ours.as_ref().unwrap().log_tail(3000),
+        ));
     }
     let statuses: Vec<String> = runs
         .iter()

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -334,54 +334,6 @@ fn check(b: bool, saw: impl std::fmt::Debug) -> Result<(), String> {
     }
 }
 
-/// A child process killed (and its directory removed) when dropped.
-struct Proc {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Proc {
-    fn spawn(dir: &PathBuf, bin: &str, args: &[&str]) -> Proc {
-        let log = std::fs::File::create(
-            dir.join(format!("{}.log", bin.rsplit('/').next().unwrap_or(bin))),
-        )
-        .unwrap();
-        let child = Command::new(bin)
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
-        Proc {
-            child,
-            dir: dir.clone(),
-        }
-    }
-
-    fn log(&self, name: &str) -> String {
-        let s = std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
-        // The tail: Prometheus logs much.
-        let mut cut = s.len().saturating_sub(4000);
-        while !s.is_char_boundary(cut) {
-            cut += 1;
-        }
-        s[cut..].to_string()
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Accepts connections on `at` and closes them at once until dropped.
 struct Listener {
     stop: Arc<AtomicBool>,
@@ -472,18 +424,16 @@ fn prometheus_scrapes_serve() {
     let file = dir.join("lb.rules");
     std::fs::write(&file, rules).unwrap();
     let sock = dir.join("serve.sock");
-    let mut serve = Proc::spawn(
-        &dir,
-        &ours_bin(),
-        &[
-            "serve",
-            "--listen",
-            LISTEN,
-            "--socket",
-            sock.to_str().unwrap(),
-            file.to_str().unwrap(),
-        ],
-    );
+    let mut cmd = Command::new(ours_bin());
+    cmd.args([
+        "serve",
+        "--listen",
+        LISTEN,
+        "--socket",
+        sock.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let mut serve = Proc::spawn(cmd, &dir.join("ipvsadm.log"), &dir);
     let serve_log = || std::fs::read_to_string(dir.join("ipvsadm.log")).unwrap_or_default();
     let metrics = || match http_get(LISTEN, "/metrics") {
         Ok((200, body)) => Ok(body),
@@ -523,17 +473,16 @@ fn prometheus_scrapes_serve() {
     )
     .unwrap();
     let t0 = Instant::now();
-    let mut prom = Proc::spawn(
-        &dir,
-        &prom_bin("prometheus"),
-        &[
-            "--config.file=prometheus.yml",
-            "--storage.tsdb.path=data",
-            &format!("--web.listen-address={PROM}"),
-            "--log.level=warn",
-        ],
-    );
-    let prom_log = |p: &Proc| p.log("prometheus");
+    let mut cmd = Command::new(prom_bin("prometheus"));
+    cmd.args([
+        "--config.file=prometheus.yml",
+        "--storage.tsdb.path=data",
+        &format!("--web.listen-address={PROM}"),
+        "--log.level=warn",
+    ]);
+    let mut prom = Proc::spawn(cmd, &dir.join("prometheus.log"), &dir);
+    // The tail: Prometheus logs much.
+    let prom_log = |p: &Proc| p.log_tail(4000);
     let log = || String::new();
     wait_for(
         "prometheus: /-/ready",

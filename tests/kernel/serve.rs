@@ -430,23 +430,7 @@ fn http_expected_codes_and_bad_targets() {
 }
 
 fn tls_server(at: &str) -> Server {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(include_bytes!("../fixtures/tls/server.pem"))
-            .collect::<Result<_, _>>()
-            .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../fixtures/tls/server.key")).unwrap();
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
-    );
+    let config = tls_config();
     Server::start(at, move |c| {
         let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
         let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {

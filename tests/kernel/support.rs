@@ -188,3 +188,75 @@ pub fn ip_cmd(args: &[&str]) {
     let o = run_tool(&ip_bin(), "ip", args, None);
     assert_eq!(o.status, 0, "ip {args:?}: {}", o.stderr);
 }
+
+/// A program a test runs beside it (keepalived, Prometheus, `ipvsadm
+/// serve`): in its own process group, its output in `log`; killed with its
+/// group when dropped.
+pub struct Proc {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(mut cmd: Command, log: &std::path::Path, cwd: &std::path::Path) -> Proc {
+        use std::os::unix::process::CommandExt as _;
+        let f = std::fs::File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let child = cmd
+            .current_dir(cwd)
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        Proc {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// The last `bytes` (or a little less) of its output.
+    pub fn log_tail(&self, bytes: usize) -> String {
+        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut cut = s.len().saturating_sub(bytes);
+        while !s.is_char_boundary(cut) {
+            cut += 1;
+        }
+        s[cut..].to_string()
+    }
+
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let pg = self.child.id() as i32;
+        // SAFETY: a signal to the process group this test started.
+        unsafe { libc::kill(-pg, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// The test certificate (tests/fixtures/tls) as a rustls server
+/// configuration.
+pub fn tls_config() -> std::sync::Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(include_bytes!("../fixtures/tls/server.pem"))
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../fixtures/tls/server.key")).unwrap();
+    std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    )
+}
