@@ -472,6 +472,11 @@ lab_fo_watch() {
     done
 }
 
+# lab_no_pids NS: true when no process runs in namespace NS.
+lab_no_pids() {
+    [ -z "$(ip netns pids "$1")" ]
+}
+
 # lab_fo_phase kill|link: take web server 2 out (kill its httpd, or cut its
 # link: its bridge port goes down), wait for the daemon to set weight 0,
 # let the client go on for 8 requests, repair it, wait for ONLINE, weight 1
@@ -487,8 +492,14 @@ lab_fo_phase() {
         kill)
             lab_event "** kill web server 2's httpd: connections to $LAB_RS2_NAT:80 are refused"
             pids="$(ip netns pids lab-rs2 | tr '\n' ' ')"
+            printf '  [lab-rs2]# kill %s\n' "$pids"
+            # httpd forks a child per request (a check, the client's): one
+            # listed a moment ago may have ended already, so kill's status
+            # says nothing; what counts is that none is left.
             # shellcheck disable=SC2086 # a list of pids
-            lab_run lab-rs2 kill $pids
+            kill $pids 2>/dev/null || true
+            lab_until 10 lab_no_pids lab-rs2 ||
+                lab_fo_fail "web server 2's processes still run 10 s after kill: $(ip netns pids lab-rs2 | tr '\n' ' ')"
             ;;
         link)
             lab_event "** cut web server 2's link (its bridge port rs2-eth0 down): requests to it hang"
