@@ -96,10 +96,20 @@ pub mod stats {
 // ---------------------------------------------------------------------------
 // payload helpers
 
+#[inline]
 pub(super) fn take<const N: usize>(p: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
-    p.get(..N)
-        .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| DecodeError::from(format!("{what}: payload of {} bytes, need {N}", p.len())))
+    match p.first_chunk::<N>() {
+        Some(a) => Ok(*a),
+        None => Err(too_short(what, p.len(), N)),
+    }
+}
+
+/// The error of [`take`], out of its way (a scrape decodes a million
+/// attributes that are long enough).
+#[cold]
+#[inline(never)]
+fn too_short(what: &str, len: usize, need: usize) -> DecodeError {
+    DecodeError::from(format!("{what}: payload of {len} bytes, need {need}"))
 }
 
 pub(super) fn get_u8(p: &[u8], what: &str) -> Result<u8, DecodeError> {

@@ -355,6 +355,21 @@ mod tests {
         }
     }
 
+    /// A payload too short for its attribute is an error naming it.
+    #[test]
+    fn short_payload_is_named() {
+        let mut nest = Vec::new();
+        attr(&mut nest, dest::ADDR, &[192, 0, 2, 1]);
+        attr(&mut nest, dest::PORT, &80u16.to_be_bytes());
+        attr(&mut nest, dest::WEIGHT, &[1, 0]);
+        let e = decode_dest(&nest, Family::Inet, false).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("dest weight: payload of 2 bytes, need 4"),
+            "{e}"
+        );
+    }
+
     /// The fixed-offset read and the general walk agree on the kernel's
     /// packed STATS64; every other shape is left to the walk.
     #[test]
