@@ -187,10 +187,20 @@ impl Ipvs {
 
     /// The real servers of one service; counters only with `stats`.
     pub fn dests_with(&mut self, key: &ServiceKey, stats: bool) -> Result<Vec<Dest>> {
+        let mut out = Vec::new();
+        self.dests_into(key, stats, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Ipvs::dests_with`] into `out` (emptied first).
+    fn dests_into(&mut self, key: &ServiceKey, stats: bool, out: &mut Vec<Dest>) -> Result<()> {
         let family = key.family();
-        self.dump_all(Request::GetDests(key), false, |attrs| {
-            decode_dest(nest_of(attrs, cmd::DEST, "destination")?, family, stats)
-        })
+        self.dump_into(
+            Request::GetDests(key),
+            false,
+            |attrs| decode_dest(nest_of(attrs, cmd::DEST, "destination")?, family, stats),
+            out,
+        )
     }
 
     /// The real servers of many services, one dump each over the one socket.
@@ -212,13 +222,7 @@ impl Ipvs {
         // one per doubling (10 real servers: three).
         let mut scratch = Vec::new();
         for s in services {
-            let family = s.key.family();
-            self.dump_into(
-                Request::GetDests(&s.key),
-                false,
-                |attrs| decode_dest(nest_of(attrs, cmd::DEST, "destination")?, family, stats),
-                &mut scratch,
-            )?;
+            self.dests_into(&s.key, stats, &mut scratch)?;
             out.push((s, scratch.as_slice().to_vec()));
         }
         Ok(out)

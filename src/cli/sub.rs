@@ -150,7 +150,7 @@ fn metrics_main(args: &[String]) -> Result<i32, i32> {
     let mut out = String::with_capacity(format::metrics::FLUSH_AT + 64 * 1024);
     let mut so = std::io::stdout().lock();
     let mut failed = None;
-    format::metrics::render_to(&mut out, &table, &|_| None, &|_, _| None, &opts, &mut |b| {
+    format::metrics::render_to(&mut out, &table, &|_| None, &[], &opts, &mut |b| {
         if failed.is_none() {
             failed = so.write_all(b.as_bytes()).err();
         }

@@ -397,6 +397,18 @@ fn sample_u(out: &mut String, name: &str, block: &str, v: u64) {
     }
 }
 
+/// `health(service, real server)` for every real server of `table`, in
+/// table order: what [`render`] takes.
+pub fn health_in_order(
+    table: &[(Service, Vec<Dest>)],
+    health: impl Fn(&ServiceKey, &Dest) -> Option<DestHealth>,
+) -> Vec<Option<DestHealth>> {
+    table
+        .iter()
+        .flat_map(|(s, ds)| ds.iter().map(|d| health(&s.key, d)))
+        .collect()
+}
+
 /// See [`render_to`].
 pub const FLUSH_AT: usize = 1 << 20;
 
@@ -405,15 +417,6 @@ type StatOf = fn(&Stats) -> u64;
 type DestGauge = (&'static str, &'static str, fn(&Dest) -> i64);
 /// A family of real servers with unsigned values: name, help, value.
 type DestCount = (&'static str, &'static str, fn(&Dest) -> u64);
-
-/// [`COUNTERS`]' values of a real server.
-const DEST_COUNTERS: [fn(&Dest) -> u64; 5] = [
-    |d| d.stats.conns,
-    |d| d.stats.inpkts,
-    |d| d.stats.outpkts,
-    |d| d.stats.inbytes,
-    |d| d.stats.outbytes,
-];
 
 const COUNTERS: &[(&str, &str, StatOf)] = &[
     ("connections_total", "Connections scheduled", |s| s.conns),
@@ -424,13 +427,14 @@ const COUNTERS: &[(&str, &str, StatOf)] = &[
 ];
 
 /// One scrape. `names` gives each service's name from FILE (or none);
-/// `health(service, dest)` the daemon's view of a real server (none
-/// without a daemon or a monitor).
+/// `health` the daemon's view of each real server, in table order (none
+/// for those it does not know; empty without a daemon), as
+/// [`health_in_order`] makes it.
 pub fn render(
     out: &mut String,
     table: &[(Service, Vec<Dest>)],
     names: &dyn Fn(&ServiceKey) -> Option<String>,
-    health: &dyn Fn(&ServiceKey, &Dest) -> Option<DestHealth>,
+    health: &[Option<DestHealth>],
     opts: &Options,
 ) {
     render_to(out, table, names, health, opts, &mut |_| {});
@@ -455,7 +459,7 @@ pub fn render_to(
     out: &mut String,
     table: &[(Service, Vec<Dest>)],
     names: &dyn Fn(&ServiceKey) -> Option<String>,
-    health: &dyn Fn(&ServiceKey, &Dest) -> Option<DestHealth>,
+    health: &[Option<DestHealth>],
     opts: &Options,
     flush: &mut dyn FnMut(&mut String),
 ) {
@@ -548,8 +552,8 @@ pub fn render_to(
         return;
     }
     // Each real server's labels, as `{labels} ` (the last two bytes cut
-    // where a label is added), all in one arena: `blocks[i][j]` is
-    // `arena[ends[k - 1]..ends[k]]` for the k-th real server overall.
+    // where a label is added), all in one arena: the k-th real server's
+    // (in table order) is `arena[ends[k]..ends[k + 1]]`.
     let mut arena = String::with_capacity(ndests * 128);
     let mut ends: Vec<usize> = Vec::with_capacity(ndests + 1);
     ends.push(0);
@@ -588,17 +592,19 @@ pub fn render_to(
     }
     flush(out);
     // One family of real servers: a sample each, a flush check every 256.
-    let each =
-        |out: &mut String, flush: &mut dyn FnMut(&mut String), name: &str, v: fn(&Dest) -> u64| {
-            for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
-                sample_u(out, name, b, v(d));
-                if k % 256 == 255 {
-                    flush(out);
-                }
+    let each = |out: &mut String,
+                flush: &mut dyn FnMut(&mut String),
+                name: &str,
+                v: &dyn Fn(&Dest) -> u64| {
+        for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
+            sample_u(out, name, b, v(d));
+            if k % 256 == 255 {
+                flush(out);
             }
-            flush(out);
-        };
-    for ((suffix, help, _), dest_get) in COUNTERS.iter().zip(&DEST_COUNTERS) {
+        }
+        flush(out);
+    };
+    for (suffix, help, get) in COUNTERS {
         let name = format!("ipvs_backend_{suffix}");
         header(
             out,
@@ -608,7 +614,7 @@ pub fn render_to(
                 help: &format!("{help} by the real server"),
             },
         );
-        each(out, &mut flush, &name, *dest_get);
+        each(out, &mut flush, &name, &|d| get(&d.stats));
     }
     let gauges: [DestCount; 3] = [
         (
@@ -636,7 +642,7 @@ pub fn render_to(
                 help,
             },
         );
-        each(out, &mut flush, name, get);
+        each(out, &mut flush, name, &get);
     }
     header(
         out,
@@ -661,11 +667,7 @@ pub fn render_to(
     }
     flush(out);
     // Health, where the daemon knows it.
-    let hs: Vec<Option<DestHealth>> = table
-        .iter()
-        .flat_map(|(s, ds)| ds.iter().map(|d| health(&s.key, d)))
-        .collect();
-    if hs.iter().all(Option::is_none) {
+    if health.iter().all(Option::is_none) {
         return;
     }
     let with = |out: &mut String,
@@ -674,7 +676,7 @@ pub fn render_to(
                 all: bool,
                 v: &dyn Fn(&DestHealth) -> Num| {
         header(out, f);
-        for (k, (b, h)) in blocks.iter().zip(&hs).enumerate() {
+        for (k, (b, h)) in blocks.iter().zip(health).enumerate() {
             if let Some(h) = h.as_ref().filter(|h| all || h.checked) {
                 out.push_str(f.name);
                 out.push_str(b);
@@ -739,7 +741,7 @@ pub fn render_to(
             help: "Octavia's operating status (1 for the current one)",
         },
     );
-    for (k, (b, h)) in blocks.iter().zip(&hs).enumerate() {
+    for (k, (b, h)) in blocks.iter().zip(health).enumerate() {
         if let Some(h) = h.as_ref().filter(|h| h.checked) {
             let l = &b[..b.len() - 2];
             for st in ["ONLINE", "ERROR", "DRAINING"] {
@@ -786,13 +788,7 @@ mod tests {
         let names = |k: &ServiceKey| {
             matches!(k, ServiceKey::Addr { .. }).then_some("web \"1\"".to_string())
         };
-        render(
-            &mut out,
-            &table(),
-            &names,
-            &|_, _| None,
-            &Options::default(),
-        );
+        render(&mut out, &table(), &names, &[], &Options::default());
         assert!(
             out.contains(
                 "ipvs_service_connections_total{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\"} 7\n"
@@ -862,7 +858,13 @@ mod tests {
             })
         };
         let mut out = String::new();
-        render(&mut out, &t, &|_| None, &h, &Options::default());
+        render(
+            &mut out,
+            &t,
+            &|_| None,
+            &health_in_order(&t, h),
+            &Options::default(),
+        );
         let mut seen = std::collections::HashSet::new();
         for l in out.lines().filter(|l| !l.starts_with('#')) {
             let (series, _) = l.rsplit_once(' ').unwrap();
@@ -944,7 +946,7 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
         let opts = Options {
             per_service_only: true,
         };
-        render(&mut out, &table(), &|_| None, &|_, _| None, &opts);
+        render(&mut out, &table(), &|_| None, &[], &opts);
         assert!(!out.contains("ipvs_backend_connections"), "{out}");
         assert!(
             out.contains("ipvs_service_connections_active{proto=\"TCP\""),
@@ -981,9 +983,10 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
         for per_service_only in [false, true] {
             let opts = Options { per_service_only };
             let mut whole = String::new();
-            render(&mut whole, &big, &|_| None, &h, &opts);
+            let hs = health_in_order(&big, h);
+            render(&mut whole, &big, &|_| None, &hs, &opts);
             let (mut out, mut got, mut flushes) = (String::new(), String::new(), 0);
-            render_to(&mut out, &big, &|_| None, &h, &opts, &mut |b| {
+            render_to(&mut out, &big, &|_| None, &hs, &opts, &mut |b| {
                 assert!(b.len() >= FLUSH_AT && b.ends_with('\n'));
                 got.push_str(b);
                 b.clear();
@@ -1056,7 +1059,14 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
                 checked: d.port == 8080,
             })
         };
-        render(&mut out, &table(), &|_| None, &h, &Options::default());
+        let t = table();
+        render(
+            &mut out,
+            &t,
+            &|_| None,
+            &health_in_order(&t, h),
+            &Options::default(),
+        );
         let dest = "{proto=\"TCP\",local_address=\"192.0.2.1\",local_port=\"80\",local_mark=\"\",family=\"ipv4\",remote_address=\"198.51.100.1\",remote_port=\"8080\"";
         for want in [
             format!("ipvs_backend_up{dest}}} 0\n"),

@@ -69,12 +69,12 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 
 /// A response body: one piece, or pieces from a channel (sent chunked;
 /// the channel's end is the body's end).
-enum Full {
+enum Reply {
     One(Option<Bytes>),
     Pieces(mpsc::Receiver<Bytes>),
 }
 
-impl Body for Full {
+impl Body for Reply {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -83,22 +83,22 @@ impl Body for Full {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match &mut *self {
-            Full::One(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Full::Pieces(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
+            Reply::One(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Reply::Pieces(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, Full::One(None))
+        matches!(self, Reply::One(None))
     }
 
     /// Exact for one piece: hyper sends a Content-Length, not chunks.
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self {
-            Full::One(b) => {
+            Reply::One(b) => {
                 hyper::body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Full::Pieces(_) => hyper::body::SizeHint::default(),
+            Reply::Pieces(_) => hyper::body::SizeHint::default(),
         }
     }
 }
@@ -160,11 +160,11 @@ impl Write for Io {
     }
 }
 
-fn respond(status: StatusCode, ctype: &str, body: String) -> Response<Full> {
-    respond_with(status, ctype, Full::One(Some(Bytes::from(body))))
+fn respond(status: StatusCode, ctype: &str, body: String) -> Response<Reply> {
+    respond_with(status, ctype, Reply::One(Some(Bytes::from(body))))
 }
 
-fn respond_with(status: StatusCode, ctype: &str, body: Full) -> Response<Full> {
+fn respond_with(status: StatusCode, ctype: &str, body: Reply) -> Response<Reply> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     if let Ok(v) = ctype.parse() {
@@ -176,7 +176,7 @@ fn respond_with(status: StatusCode, ctype: &str, body: Full) -> Response<Full> {
 async fn handle(
     req: Request<hyper::body::Incoming>,
     scrapes: mpsc::Sender<Scrape>,
-) -> Response<Full> {
+) -> Response<Reply> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return respond(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -211,8 +211,8 @@ async fn handle(
         );
     };
     let body = match answer {
-        Answer::Whole(text) => Full::One(Some(Bytes::from(text))),
-        Answer::Pieces(rx) => Full::Pieces(rx),
+        Answer::Whole(text) => Reply::One(Some(Bytes::from(text))),
+        Answer::Pieces(rx) => Reply::Pieces(rx),
     };
     let mut r = respond_with(StatusCode::OK, ctype, body);
     if want == Want::Page {

@@ -427,17 +427,7 @@ fn stream_metrics(
         .iter()
         .filter_map(|(s, _)| engine.name_of(&s.key).map(|n| (s.key, n.to_string())))
         .collect();
-    let health: HashMap<(crate::model::ServiceKey, std::net::IpAddr, u16), metrics::DestHealth> =
-        table
-            .iter()
-            .flat_map(|(s, ds)| {
-                ds.iter().filter_map(move |d| {
-                    engine
-                        .health_of(&s.key, d)
-                        .map(|h| ((s.key, d.addr, d.port), h))
-                })
-            })
-            .collect();
+    let health = metrics::health_in_order(&table, |k, d| engine.health_of(k, d));
     let mut own = String::new();
     engine.own_metrics(&mut own);
     let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -449,7 +439,7 @@ fn stream_metrics(
             &mut out,
             &table,
             &|k| names.get(k).cloned(),
-            &|k, d| health.get(&(*k, d.addr, d.port)).cloned(),
+            &health,
             &metrics::Options::default(),
             &mut |b| {
                 if open {

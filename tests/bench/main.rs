@@ -802,7 +802,8 @@ fn render(args: &[String]) -> Res<ExitCode> {
     };
     let start = Instant::now();
     let mut out = String::new();
-    metrics::render(&mut out, &table, &|_| None, &h, &opts);
+    let hs = metrics::health_in_order(&table, h);
+    metrics::render(&mut out, &table, &|_| None, &hs, &opts);
     let secs = start.elapsed().as_secs_f64();
     println!(
         "render {secs:.6} bytes={} series={}",
