@@ -460,6 +460,20 @@ fn time(args: &[String]) -> Res<ExitCode> {
         None => format!("{status}"),
     };
     println!("time {secs:.6} status={st}");
+    // What the child cost besides instructions of its own: page faults
+    // (each a trip through the kernel, a page cleared) and its peak
+    // memory; on stderr, for the log.
+    // SAFETY: getrusage writes the struct it is given; zeroed is a valid
+    // rusage.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        ru
+    };
+    eprintln!(
+        "bench time: {cmd}: minor faults {}, major faults {}, peak {} KiB",
+        ru.ru_minflt, ru.ru_majflt, ru.ru_maxrss
+    );
     Ok(ExitCode::SUCCESS)
 }
 
