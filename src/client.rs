@@ -215,17 +215,27 @@ impl Ipvs {
 
     /// Every service with its real servers; counters only with `stats`.
     pub fn table_with(&mut self, stats: bool) -> Result<Vec<(Service, Vec<Dest>)>> {
+        let mut out = Vec::new();
+        self.table_each(stats, |s, ds| out.push((s, ds.to_vec())))?;
+        Ok(out)
+    }
+
+    /// Every service with its real servers, handed to `each` one service
+    /// at a time as it is read, so that a caller that keeps only part of
+    /// each (a scrape) never holds the table. The real servers come in one
+    /// buffer reused for every service's dump.
+    pub fn table_each(
+        &mut self,
+        stats: bool,
+        mut each: impl FnMut(Service, &[Dest]),
+    ) -> Result<()> {
         let services = self.services_with(stats)?;
-        let mut out = Vec::with_capacity(services.len());
-        // One buffer for every service's dump, each result then copied to
-        // a vector of its exact size: one allocation per service instead of
-        // one per doubling (10 real servers: three).
         let mut scratch = Vec::new();
         for s in services {
             self.dests_into(&s.key, stats, &mut scratch)?;
-            out.push((s, scratch.as_slice().to_vec()));
+            each(s, &scratch);
         }
-        Ok(out)
+        Ok(())
     }
 
     pub fn add_service(&mut self, svc: &Service) -> Result<()> {

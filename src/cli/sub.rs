@@ -142,15 +142,19 @@ fn metrics_main(args: &[String]) -> Result<i32, i32> {
         }
     }
     let mut ipvs = connect("metrics")?;
-    let table = ipvs.table_with(true).map_err(|e| {
-        eprintln!("ipvsadm metrics: {}", ipvs_strerror(None, e.errno()));
-        4
-    })?;
-    // Written as it is rendered, through one buffer (see render_to).
+    // Each service is taken into the scrape as it is read: the table
+    // itself is never held (see format::metrics::Scrape).
+    let mut scrape = format::metrics::Scrape::new(&opts);
+    ipvs.table_each(true, |s, ds| scrape.push(&s, ds, None))
+        .map_err(|e| {
+            eprintln!("ipvsadm metrics: {}", ipvs_strerror(None, e.errno()));
+            4
+        })?;
+    // Written as it is rendered, through one buffer (see Scrape::write).
     let mut out = String::with_capacity(format::metrics::FLUSH_AT + 64 * 1024);
     let mut so = std::io::stdout().lock();
     let mut failed = None;
-    format::metrics::render_to(&mut out, &table, &|_| None, &[], &opts, &mut |b| {
+    scrape.write(&mut out, &[], &mut |b| {
         if failed.is_none() {
             failed = so.write_all(b.as_bytes()).err();
         }

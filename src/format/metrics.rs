@@ -143,22 +143,21 @@ fn forwarding(f: FwdMethod) -> &'static str {
 /// `family` (fwmark 7 of IPv4 and of IPv6 are two services with the same
 /// mark). Every series of the service and of its real servers carries
 /// them; the rest of what is known about it is in `ipvs_service_info`
-/// ([`service_info_labels`]).
-pub fn service_labels(svc: &Service) -> String {
-    let mut l = String::with_capacity(96);
+/// ([`push_info_labels`]).
+fn push_service_labels(l: &mut String, svc: &Service) {
     l.push_str("proto=\"");
     l.push_str(proto(&svc.key));
     l.push_str("\",local_address=\"");
     match &svc.key {
         ServiceKey::Addr { addr, port, .. } => {
-            push_addr(&mut l, *addr);
+            push_addr(l, *addr);
             l.push_str("\",local_port=\"");
-            push_u64(&mut l, u64::from(*port));
+            push_u64(l, u64::from(*port));
             l.push_str("\",local_mark=\"\"");
         }
         ServiceKey::Fwmark { mark, .. } => {
             l.push_str("\",local_port=\"\",local_mark=\"");
-            push_u64(&mut l, u64::from(*mark));
+            push_u64(l, u64::from(*mark));
             l.push('"');
         }
     }
@@ -166,20 +165,16 @@ pub fn service_labels(svc: &Service) -> String {
         crate::model::Family::Inet => ",family=\"ipv4\"",
         crate::model::Family::Inet6 => ",family=\"ipv6\"",
     });
-    l
 }
 
-/// `ipvs_service_info`'s labels: [`service_labels`] (`key`), the
+/// `ipvs_service_info`'s own labels (after [`push_service_labels`]'): the
 /// scheduler and the name from FILE.
-pub fn service_info_labels(key: &str, svc: &Service, name: Option<&str>) -> String {
-    let mut l = String::with_capacity(key.len() + 64);
-    l.push_str(key);
+fn push_info_labels(l: &mut String, svc: &Service, name: Option<&str>) {
     l.push_str(",scheduler=\"");
-    escape(&mut l, &svc.scheduler);
+    escape(l, &svc.scheduler);
     l.push_str("\",name=\"");
-    escape(&mut l, name.unwrap_or(""));
+    escape(l, name.unwrap_or(""));
     l.push('"');
-    l
 }
 
 /// A real server's own labels (after its service's): node_exporter's
@@ -343,15 +338,12 @@ fn header(out: &mut String, f: &Family) {
     let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
 }
 
-/// `name{labels} v`: pushed piece by piece (no `core::fmt`), the room
-/// reserved once.
-fn sample(out: &mut String, name: &str, labels: &str, v: impl Into<Num>) {
-    out.reserve(name.len() + labels.len() + 28);
+/// `name`, then `block` (`{labels} `), then `v` and the line's end.
+fn sample_block(out: &mut String, name: &str, block: &str, v: Num) {
+    out.reserve(name.len() + block.len() + 24);
     out.push_str(name);
-    out.push('{');
-    out.push_str(labels);
-    out.push_str("} ");
-    push_num(out, v.into());
+    out.push_str(block);
+    push_num(out, v);
     out.push('\n');
 }
 
@@ -412,39 +404,47 @@ pub fn health_in_order(
 /// See [`render_to`].
 pub const FLUSH_AT: usize = 1 << 20;
 
-type StatOf = fn(&Stats) -> u64;
-/// A gauge family of real servers: name, help, value.
-type DestGauge = (&'static str, &'static str, fn(&Dest) -> i64);
-/// A family of real servers with unsigned values: name, help, value.
-type DestCount = (&'static str, &'static str, fn(&Dest) -> u64);
-
-const COUNTERS: &[(&str, &str, StatOf)] = &[
-    ("connections_total", "Connections scheduled", |s| s.conns),
-    ("incoming_packets_total", "Packets in", |s| s.inpkts),
-    ("outgoing_packets_total", "Packets out", |s| s.outpkts),
-    ("incoming_bytes_total", "Bytes in", |s| s.inbytes),
-    ("outgoing_bytes_total", "Bytes out", |s| s.outbytes),
+/// The counter families of services and of real servers: name suffix,
+/// help; the values are [`counters`]' in this order.
+const COUNTERS: [(&str, &str); 5] = [
+    ("connections_total", "Connections scheduled"),
+    ("incoming_packets_total", "Packets in"),
+    ("outgoing_packets_total", "Packets out"),
+    ("incoming_bytes_total", "Bytes in"),
+    ("outgoing_bytes_total", "Bytes out"),
 ];
 
-/// One scrape. `names` gives each service's name from FILE (or none);
-/// `health` the daemon's view of each real server, in table order (none
-/// for those it does not know; empty without a daemon), as
-/// [`health_in_order`] makes it.
-pub fn render(
-    out: &mut String,
-    table: &[(Service, Vec<Dest>)],
-    names: &dyn Fn(&ServiceKey) -> Option<String>,
-    health: &[Option<DestHealth>],
-    opts: &Options,
-) {
-    render_to(out, table, names, health, opts, &mut |_| {});
+fn counters(s: &Stats) -> [u64; 5] {
+    [s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes]
 }
 
-/// [`render`], handing `out` to `flush` whenever it holds [`FLUSH_AT`]
-/// bytes or more (at a line's end; `flush` writes and empties it): a scrape
-/// of any size goes through one small buffer instead of a fresh one as
-/// large as itself (100 000 real servers: 140 MB, whose page faults cost
-/// more than writing it). What is left in `out` at the end is the tail.
+/// What a scrape writes of a service besides its labels.
+struct SvcRow {
+    counters: [u64; 5],
+    /// Over its real servers: active connections, inactive connections,
+    /// current weights (negative ones as 0), for `--per-service`.
+    sums: [i64; 3],
+}
+
+/// What a scrape writes of a real server besides its labels: 64 bytes
+/// where a whole [`Dest`] is 144 (100 000 real servers: 6.4 MB, not
+/// 14.4 MB; every megabyte a process touches first is a megabyte the
+/// kernel clears for it).
+struct DestRow {
+    counters: [u64; 5],
+    /// Active, inactive, persistent connections.
+    conns: [u32; 3],
+    weight: i32,
+    fwd: FwdMethod,
+}
+
+/// One scrape being gathered: [`Scrape::push`] takes each service with its
+/// real servers as they are read and keeps only what the scrape writes:
+/// each entry's label block, built once, and its values. [`Scrape::write`]
+/// then writes every family whole (the format wants each family's samples
+/// together, so nothing can be written before the last service is in).
+/// `ipvsadm metrics` feeds it straight from the kernel's dumps, so the
+/// table itself is never held.
 ///
 /// Labels: every series of a service or a real server carries only the
 /// labels that name it: node_exporter's (`proto`, `local_address`,
@@ -455,87 +455,235 @@ pub fn render(
 /// local_mark, family) group_left(name) ipvs_service_info`). Health
 /// series are written for real servers that have a monitor or are
 /// draining.
-pub fn render_to(
-    out: &mut String,
-    table: &[(Service, Vec<Dest>)],
-    names: &dyn Fn(&ServiceKey) -> Option<String>,
-    health: &[Option<DestHealth>],
-    opts: &Options,
-    flush: &mut dyn FnMut(&mut String),
-) {
-    let mut flush = |out: &mut String| {
-        if out.len() >= FLUSH_AT {
-            flush(out)
+pub struct Scrape {
+    per_service_only: bool,
+    /// `{labels} ` of every service in one arena: the k-th is
+    /// `svc_text[svc_ends[k]..svc_ends[k + 1]]`.
+    svc_text: String,
+    svc_ends: Vec<usize>,
+    /// `,scheduler="…",name="…"` of every service, the same way.
+    info_text: String,
+    info_ends: Vec<usize>,
+    svcs: Vec<SvcRow>,
+    /// `{labels} ` of every real server (its service's labels and its
+    /// own), the same way; empty with `per_service_only`.
+    dest_text: String,
+    dest_ends: Vec<usize>,
+    dests: Vec<DestRow>,
+    /// Real servers pushed (also counted with `per_service_only`).
+    ndests: usize,
+}
+
+impl Scrape {
+    pub fn new(opts: &Options) -> Scrape {
+        Scrape {
+            per_service_only: opts.per_service_only,
+            svc_text: String::new(),
+            svc_ends: vec![0],
+            info_text: String::new(),
+            info_ends: vec![0],
+            svcs: Vec::new(),
+            dest_text: String::new(),
+            dest_ends: vec![0],
+            dests: Vec::new(),
+            ndests: 0,
         }
-    };
-    let svc_labels: Vec<String> = table.iter().map(|(s, _)| service_labels(s)).collect();
-    let _ = writeln!(out, "# HELP ipvs_services Virtual services in the table");
-    let _ = writeln!(out, "# TYPE ipvs_services gauge");
-    let _ = writeln!(out, "ipvs_services {}", table.len());
-    let ndests: usize = table.iter().map(|(_, d)| d.len()).sum();
-    let _ = writeln!(out, "# HELP ipvs_backends Real servers in the table");
-    let _ = writeln!(out, "# TYPE ipvs_backends gauge");
-    let _ = writeln!(out, "ipvs_backends {ndests}");
-    header(
-        out,
-        &Family {
-            name: "ipvs_service_info",
-            kind: "gauge",
-            help: "1 for each virtual service, labelled with its address family, scheduler and name from FILE",
-        },
-    );
-    for ((s, _), l) in table.iter().zip(&svc_labels) {
-        let info = service_info_labels(l, s, names(&s.key).as_deref());
-        sample(out, "ipvs_service_info", &info, 1u8);
-        flush(out);
     }
-    // `{labels} ` of each service, for the counters' hot path.
-    let blocks: Vec<String> = svc_labels
-        .iter()
-        .map(|l| {
-            let mut b = String::with_capacity(l.len() + 3);
-            b.push('{');
-            b.push_str(l);
-            b.push_str("} ");
-            b
-        })
-        .collect();
-    for (suffix, help, get) in COUNTERS {
-        let name = format!("ipvs_service_{suffix}");
+
+    /// Room for `services` services with `dests` real servers in all.
+    pub fn reserve(&mut self, services: usize, dests: usize) {
+        self.svc_text.reserve(services * 96);
+        self.svc_ends.reserve(services);
+        self.info_text.reserve(services * 32);
+        self.info_ends.reserve(services);
+        self.svcs.reserve(services);
+        if !self.per_service_only {
+            self.dest_text.reserve(dests * 136);
+            self.dest_ends.reserve(dests);
+            self.dests.reserve(dests);
+        }
+    }
+
+    /// Add a service, its real servers and its name from FILE.
+    pub fn push(&mut self, svc: &Service, dests: &[Dest], name: Option<&str>) {
+        let at = self.svc_text.len();
+        self.svc_text.push('{');
+        push_service_labels(&mut self.svc_text, svc);
+        let labels_end = self.svc_text.len();
+        self.svc_text.push_str("} ");
+        self.svc_ends.push(self.svc_text.len());
+        push_info_labels(&mut self.info_text, svc, name);
+        self.info_ends.push(self.info_text.len());
+        let mut sums = [0i64; 3];
+        for d in dests {
+            sums[0] += i64::from(d.active_conns);
+            sums[1] += i64::from(d.inact_conns);
+            sums[2] += i64::from(d.weight.max(0));
+        }
+        self.svcs.push(SvcRow {
+            counters: counters(&svc.stats),
+            sums,
+        });
+        self.ndests += dests.len();
+        if self.per_service_only {
+            return;
+        }
+        let labels = &self.svc_text[at..labels_end];
+        for d in dests {
+            let t = &mut self.dest_text;
+            t.reserve(labels.len() + 72);
+            t.push_str(labels);
+            push_dest_labels(t, d);
+            t.push_str("} ");
+            self.dest_ends.push(t.len());
+            self.dests.push(DestRow {
+                counters: counters(&d.stats),
+                conns: [d.active_conns, d.inact_conns, d.persist_conns],
+                weight: d.weight,
+                fwd: d.fwd,
+            });
+        }
+    }
+
+    /// The scrape, written into `out`, handed to `flush` whenever `out`
+    /// holds [`FLUSH_AT`] bytes or more (at a line's end; `flush` writes
+    /// and empties it): a scrape of any size goes through one small buffer
+    /// (100 000 real servers: 176 MB). What is left in `out` at the end is
+    /// the tail. `health` is the daemon's view of each real server in the
+    /// order pushed (none for those it does not know; empty without a
+    /// daemon), as [`health_in_order`] makes it.
+    pub fn write(
+        &self,
+        out: &mut String,
+        health: &[Option<DestHealth>],
+        flush: &mut dyn FnMut(&mut String),
+    ) {
+        let mut flush = |out: &mut String| {
+            if out.len() >= FLUSH_AT {
+                flush(out)
+            }
+        };
+        let nsvcs = self.svcs.len();
+        let _ = writeln!(out, "# HELP ipvs_services Virtual services in the table");
+        let _ = writeln!(out, "# TYPE ipvs_services gauge");
+        let _ = writeln!(out, "ipvs_services {nsvcs}");
+        let _ = writeln!(out, "# HELP ipvs_backends Real servers in the table");
+        let _ = writeln!(out, "# TYPE ipvs_backends gauge");
+        let _ = writeln!(out, "ipvs_backends {}", self.ndests);
         header(
             out,
             &Family {
-                name: &name,
-                kind: "counter",
-                help: &format!("{help} by the virtual service"),
+                name: "ipvs_service_info",
+                kind: "gauge",
+                help: "1 for each virtual service, labelled with its address family, scheduler and name from FILE",
             },
         );
-        for ((s, _), b) in table.iter().zip(&blocks) {
-            sample_u(out, &name, b, get(&s.stats));
+        let blocks = || arena(&self.svc_text, &self.svc_ends);
+        for (b, info) in blocks().zip(arena(&self.info_text, &self.info_ends)) {
+            let o = &mut *out;
+            o.reserve(b.len() + info.len() + 24);
+            o.push_str("ipvs_service_info");
+            o.push_str(&b[..b.len() - 2]);
+            o.push_str(info);
+            o.push_str("} 1\n");
             flush(out);
         }
-    }
-    drop(blocks);
-    if opts.per_service_only {
-        // Aggregates of the real servers instead of their series.
-        let fams: [DestGauge; 3] = [
+        for (i, (suffix, help)) in COUNTERS.iter().enumerate() {
+            let name = format!("ipvs_service_{suffix}");
+            header(
+                out,
+                &Family {
+                    name: &name,
+                    kind: "counter",
+                    help: &format!("{help} by the virtual service"),
+                },
+            );
+            for (b, s) in blocks().zip(&self.svcs) {
+                sample_u(out, &name, b, s.counters[i]);
+                flush(out);
+            }
+        }
+        if self.per_service_only {
+            // Aggregates of the real servers instead of their series.
+            let fams = [
+                (
+                    "ipvs_service_connections_active",
+                    "Active connections of all its real servers",
+                ),
+                (
+                    "ipvs_service_connections_inactive",
+                    "Inactive connections of all its real servers",
+                ),
+                (
+                    "ipvs_service_weight",
+                    "Sum of its real servers' current weights",
+                ),
+            ];
+            for (i, (name, help)) in fams.into_iter().enumerate() {
+                header(
+                    out,
+                    &Family {
+                        name,
+                        kind: "gauge",
+                        help,
+                    },
+                );
+                for (b, s) in blocks().zip(&self.svcs) {
+                    sample_block(out, name, b, Num::I(s.sums[i]));
+                    flush(out);
+                }
+            }
+            return;
+        }
+        let blocks = || arena(&self.dest_text, &self.dest_ends);
+        header(
+            out,
+            &Family {
+                name: "ipvs_backend_info",
+                kind: "gauge",
+                help: "1 for each real server, labelled with its forwarding method",
+            },
+        );
+        for (k, (b, d)) in blocks().zip(&self.dests).enumerate() {
+            let o = &mut *out;
+            o.reserve(b.len() + 48);
+            o.push_str("ipvs_backend_info");
+            o.push_str(&b[..b.len() - 2]);
+            o.push_str(",forwarding=\"");
+            o.push_str(forwarding(d.fwd));
+            o.push_str("\"} 1\n");
+            if k % 256 == 255 {
+                flush(out);
+            }
+        }
+        flush(out);
+        for (i, (suffix, help)) in COUNTERS.iter().enumerate() {
+            let name = format!("ipvs_backend_{suffix}");
+            header(
+                out,
+                &Family {
+                    name: &name,
+                    kind: "counter",
+                    help: &format!("{help} by the real server"),
+                },
+            );
+            self.each_dest(out, &mut flush, &name, |d| d.counters[i]);
+        }
+        let gauges = [
             (
-                "ipvs_service_connections_active",
-                "Active connections of all its real servers",
-                |d| d.active_conns as i64,
+                "ipvs_backend_connections_active",
+                "Active connections (ActiveConn)",
             ),
             (
-                "ipvs_service_connections_inactive",
-                "Inactive connections of all its real servers",
-                |d| d.inact_conns as i64,
+                "ipvs_backend_connections_inactive",
+                "Inactive connections (InActConn)",
             ),
             (
-                "ipvs_service_weight",
-                "Sum of its real servers' current weights",
-                |d| d.weight.max(0) as i64,
+                "ipvs_backend_connections_persistent",
+                "Persistence templates (PersistConn)",
             ),
         ];
-        for (name, help, get) in fams {
+        for (i, (name, help)) in gauges.into_iter().enumerate() {
             header(
                 out,
                 &Family {
@@ -544,224 +692,175 @@ pub fn render_to(
                     help,
                 },
             );
-            for ((_, ds), l) in table.iter().zip(&svc_labels) {
-                sample(out, name, l, ds.iter().map(get).sum::<i64>());
+            self.each_dest(out, &mut flush, name, |d| u64::from(d.conns[i]));
+        }
+        header(
+            out,
+            &Family {
+                name: "ipvs_backend_weight",
+                kind: "gauge",
+                help: "Current weight in the kernel",
+            },
+        );
+        for (k, (b, d)) in blocks().zip(&self.dests).enumerate() {
+            if d.weight >= 0 {
+                sample_u(out, "ipvs_backend_weight", b, d.weight as u64);
+            } else {
+                sample_block(out, "ipvs_backend_weight", b, Num::I(i64::from(d.weight)));
+            }
+            if k % 256 == 255 {
                 flush(out);
             }
         }
-        return;
-    }
-    // Each real server's labels, as `{labels} ` (the last two bytes cut
-    // where a label is added), all in one arena: the k-th real server's
-    // (in table order) is `arena[ends[k]..ends[k + 1]]`.
-    let mut arena = String::with_capacity(ndests * 128);
-    let mut ends: Vec<usize> = Vec::with_capacity(ndests + 1);
-    ends.push(0);
-    for ((_, ds), l) in table.iter().zip(&svc_labels) {
-        for d in ds {
-            arena.push('{');
-            arena.push_str(l);
-            push_dest_labels(&mut arena, d);
-            arena.push_str("} ");
-            ends.push(arena.len());
+        flush(out);
+        // Health, where the daemon knows it.
+        if health.iter().all(Option::is_none) {
+            return;
         }
-    }
-    drop(svc_labels);
-    // In table order: every real server, and its `{labels} `.
-    let dests: Vec<&Dest> = table.iter().flat_map(|(_, ds)| ds).collect();
-    let blocks: Vec<&str> = ends.windows(2).map(|w| &arena[w[0]..w[1]]).collect();
-    header(
-        out,
-        &Family {
-            name: "ipvs_backend_info",
-            kind: "gauge",
-            help: "1 for each real server, labelled with its forwarding method",
-        },
-    );
-    for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
-        let o = &mut *out;
-        o.reserve(b.len() + 48);
-        o.push_str("ipvs_backend_info");
-        o.push_str(&b[..b.len() - 2]);
-        o.push_str(",forwarding=\"");
-        o.push_str(forwarding(d.fwd));
-        o.push_str("\"} 1\n");
-        if k % 256 == 255 {
+        let with = |out: &mut String,
+                    flush: &mut dyn FnMut(&mut String),
+                    f: &Family,
+                    all: bool,
+                    v: &dyn Fn(&DestHealth) -> Num| {
+            header(out, f);
+            for (k, (b, h)) in blocks().zip(health).enumerate() {
+                if let Some(h) = h.as_ref().filter(|h| all || h.checked) {
+                    sample_block(out, f.name, b, v(h));
+                }
+                if k % 256 == 255 {
+                    flush(out);
+                }
+            }
             flush(out);
+        };
+        with(
+            out,
+            &mut flush,
+            &Family {
+                name: "ipvs_backend_weight_configured",
+                kind: "gauge",
+                help: "Weight in FILE",
+            },
+            true,
+            &|h| h.configured_weight.into(),
+        );
+        with(
+            out,
+            &mut flush,
+            &Family {
+                name: "ipvs_backend_up",
+                kind: "gauge",
+                help:
+                    "1 if the health checks pass, else 0 (real servers with a monitor or draining)",
+            },
+            false,
+            &|h| u8::from(h.up).into(),
+        );
+        with(
+            out,
+            &mut flush,
+            &Family {
+                name: "ipvs_backend_check_consecutive_failures",
+                kind: "gauge",
+                help: "Failed checks in a row",
+            },
+            false,
+            &|h| h.consecutive_failures.into(),
+        );
+        with(
+            out,
+            &mut flush,
+            &Family {
+                name: "ipvs_backend_last_change_timestamp_seconds",
+                kind: "gauge",
+                help: "Unix time of the last change of health",
+            },
+            false,
+            &|h| Num::Fixed3(h.last_change),
+        );
+        header(
+            out,
+            &Family {
+                name: "ipvs_backend_operating_status",
+                kind: "gauge",
+                help: "Octavia's operating status (1 for the current one)",
+            },
+        );
+        for (k, (b, h)) in blocks().zip(health).enumerate() {
+            if let Some(h) = h.as_ref().filter(|h| h.checked) {
+                let l = &b[..b.len() - 2];
+                for st in ["ONLINE", "ERROR", "DRAINING"] {
+                    out.reserve(l.len() + 64);
+                    out.push_str("ipvs_backend_operating_status");
+                    out.push_str(l);
+                    out.push_str(",status=\"");
+                    out.push_str(st);
+                    out.push_str(if h.operating_status == st {
+                        "\"} 1\n"
+                    } else {
+                        "\"} 0\n"
+                    });
+                }
+            }
+            if k % 256 == 255 {
+                flush(out);
+            }
         }
+        flush(out);
     }
-    flush(out);
-    // One family of real servers: a sample each, a flush check every 256.
-    let each = |out: &mut String,
-                flush: &mut dyn FnMut(&mut String),
-                name: &str,
-                v: &dyn Fn(&Dest) -> u64| {
-        for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
+
+    /// One family of real servers with unsigned values: a sample each, a
+    /// flush check every 256.
+    fn each_dest(
+        &self,
+        out: &mut String,
+        flush: &mut impl FnMut(&mut String),
+        name: &str,
+        v: impl Fn(&DestRow) -> u64,
+    ) {
+        let blocks = arena(&self.dest_text, &self.dest_ends);
+        for (k, (b, d)) in blocks.zip(&self.dests).enumerate() {
             sample_u(out, name, b, v(d));
             if k % 256 == 255 {
                 flush(out);
             }
         }
         flush(out);
-    };
-    for (suffix, help, get) in COUNTERS {
-        let name = format!("ipvs_backend_{suffix}");
-        header(
-            out,
-            &Family {
-                name: &name,
-                kind: "counter",
-                help: &format!("{help} by the real server"),
-            },
-        );
-        each(out, &mut flush, &name, &|d| get(&d.stats));
     }
-    let gauges: [DestCount; 3] = [
-        (
-            "ipvs_backend_connections_active",
-            "Active connections (ActiveConn)",
-            |d| u64::from(d.active_conns),
-        ),
-        (
-            "ipvs_backend_connections_inactive",
-            "Inactive connections (InActConn)",
-            |d| u64::from(d.inact_conns),
-        ),
-        (
-            "ipvs_backend_connections_persistent",
-            "Persistence templates (PersistConn)",
-            |d| u64::from(d.persist_conns),
-        ),
-    ];
-    for (name, help, get) in gauges {
-        header(
-            out,
-            &Family {
-                name,
-                kind: "gauge",
-                help,
-            },
-        );
-        each(out, &mut flush, name, &get);
+}
+
+/// The pieces of an arena: `text[ends[k]..ends[k + 1]]` for each k.
+fn arena<'a>(text: &'a str, ends: &'a [usize]) -> impl Iterator<Item = &'a str> + 'a {
+    ends.windows(2).map(move |w| &text[w[0]..w[1]])
+}
+
+/// One scrape of `table`. `names` gives each service's name from FILE (or
+/// none); `health` as [`Scrape::write`] takes it.
+pub fn render(
+    out: &mut String,
+    table: &[(Service, Vec<Dest>)],
+    names: &dyn Fn(&ServiceKey) -> Option<String>,
+    health: &[Option<DestHealth>],
+    opts: &Options,
+) {
+    render_to(out, table, names, health, opts, &mut |_| {});
+}
+
+/// [`render`] through [`Scrape::write`]'s `flush`.
+pub fn render_to(
+    out: &mut String,
+    table: &[(Service, Vec<Dest>)],
+    names: &dyn Fn(&ServiceKey) -> Option<String>,
+    health: &[Option<DestHealth>],
+    opts: &Options,
+    flush: &mut dyn FnMut(&mut String),
+) {
+    let mut s = Scrape::new(opts);
+    s.reserve(table.len(), table.iter().map(|(_, d)| d.len()).sum());
+    for (svc, ds) in table {
+        s.push(svc, ds, names(&svc.key).as_deref());
     }
-    header(
-        out,
-        &Family {
-            name: "ipvs_backend_weight",
-            kind: "gauge",
-            help: "Current weight in the kernel",
-        },
-    );
-    for (k, (d, b)) in dests.iter().zip(&blocks).enumerate() {
-        if d.weight >= 0 {
-            sample_u(out, "ipvs_backend_weight", b, d.weight as u64);
-        } else {
-            out.push_str("ipvs_backend_weight");
-            out.push_str(b);
-            push_num(out, Num::I(i64::from(d.weight)));
-            out.push('\n');
-        }
-        if k % 256 == 255 {
-            flush(out);
-        }
-    }
-    flush(out);
-    // Health, where the daemon knows it.
-    if health.iter().all(Option::is_none) {
-        return;
-    }
-    let with = |out: &mut String,
-                flush: &mut dyn FnMut(&mut String),
-                f: &Family,
-                all: bool,
-                v: &dyn Fn(&DestHealth) -> Num| {
-        header(out, f);
-        for (k, (b, h)) in blocks.iter().zip(health).enumerate() {
-            if let Some(h) = h.as_ref().filter(|h| all || h.checked) {
-                out.push_str(f.name);
-                out.push_str(b);
-                push_num(out, v(h));
-                out.push('\n');
-            }
-            if k % 256 == 255 {
-                flush(out);
-            }
-        }
-        flush(out);
-    };
-    with(
-        out,
-        &mut flush,
-        &Family {
-            name: "ipvs_backend_weight_configured",
-            kind: "gauge",
-            help: "Weight in FILE",
-        },
-        true,
-        &|h| h.configured_weight.into(),
-    );
-    with(
-        out,
-        &mut flush,
-        &Family {
-            name: "ipvs_backend_up",
-            kind: "gauge",
-            help: "1 if the health checks pass, else 0 (real servers with a monitor or draining)",
-        },
-        false,
-        &|h| u8::from(h.up).into(),
-    );
-    with(
-        out,
-        &mut flush,
-        &Family {
-            name: "ipvs_backend_check_consecutive_failures",
-            kind: "gauge",
-            help: "Failed checks in a row",
-        },
-        false,
-        &|h| h.consecutive_failures.into(),
-    );
-    with(
-        out,
-        &mut flush,
-        &Family {
-            name: "ipvs_backend_last_change_timestamp_seconds",
-            kind: "gauge",
-            help: "Unix time of the last change of health",
-        },
-        false,
-        &|h| Num::Fixed3(h.last_change),
-    );
-    header(
-        out,
-        &Family {
-            name: "ipvs_backend_operating_status",
-            kind: "gauge",
-            help: "Octavia's operating status (1 for the current one)",
-        },
-    );
-    for (k, (b, h)) in blocks.iter().zip(health).enumerate() {
-        if let Some(h) = h.as_ref().filter(|h| h.checked) {
-            let l = &b[..b.len() - 2];
-            for st in ["ONLINE", "ERROR", "DRAINING"] {
-                out.reserve(l.len() + 64);
-                out.push_str("ipvs_backend_operating_status");
-                out.push_str(l);
-                out.push_str(",status=\"");
-                out.push_str(st);
-                out.push_str(if h.operating_status == st {
-                    "\"} 1\n"
-                } else {
-                    "\"} 0\n"
-                });
-            }
-        }
-        if k % 256 == 255 {
-            flush(out);
-        }
-    }
-    flush(out);
+    s.write(out, health, flush);
 }
 
 #[cfg(test)]
@@ -933,7 +1032,8 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
     #[test]
     fn names_are_escaped() {
         let s = Service::new(ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80), "rr");
-        let l = service_info_labels(&service_labels(&s), &s, Some("a\\b\"c\nd é"));
+        let mut l = String::new();
+        push_info_labels(&mut l, &s, Some("a\\b\"c\nd é"));
         assert!(l.ends_with(",name=\"a\\\\b\\\"c\\nd é\""), "{l}");
         let mut v = String::new();
         push_label_value(&mut v, "x\"y");
