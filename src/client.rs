@@ -9,7 +9,8 @@ use crate::error::{Errno, Error, Result};
 use crate::model::*;
 use crate::netlink::attr::cmd;
 use crate::netlink::codec::{
-    decode_daemon, decode_dest, decode_info, decode_service, decode_timeouts, nest_of,
+    decode_daemon, decode_dest_shaped, decode_info, decode_service, decode_timeouts, nest_of,
+    DestShape,
 };
 use crate::netlink::encode::{encode, Request};
 use crate::netlink::view::Frame;
@@ -92,7 +93,7 @@ impl Ipvs {
         &mut self,
         req: Request<'_>,
         bulk: bool,
-        decode: impl Fn(&[u8]) -> Result<T>,
+        mut decode: impl FnMut(&[u8]) -> Result<T>,
         out: &mut Vec<T>,
     ) -> Result<()> {
         out.clear();
@@ -188,17 +189,27 @@ impl Ipvs {
     /// The real servers of one service; counters only with `stats`.
     pub fn dests_with(&mut self, key: &ServiceKey, stats: bool) -> Result<Vec<Dest>> {
         let mut out = Vec::new();
-        self.dests_into(key, stats, &mut out)?;
+        self.dests_into(key, stats, &mut DestShape::default(), &mut out)?;
         Ok(out)
     }
 
-    /// [`Ipvs::dests_with`] into `out` (emptied first).
-    fn dests_into(&mut self, key: &ServiceKey, stats: bool, out: &mut Vec<Dest>) -> Result<()> {
+    /// [`Ipvs::dests_with`] into `out` (emptied first); `shape` is the
+    /// layout of the real servers of the last dump (see [`DestShape`]).
+    fn dests_into(
+        &mut self,
+        key: &ServiceKey,
+        stats: bool,
+        shape: &mut DestShape,
+        out: &mut Vec<Dest>,
+    ) -> Result<()> {
         let family = key.family();
         self.dump_into(
             Request::GetDests(key),
             false,
-            |attrs| decode_dest(nest_of(attrs, cmd::DEST, "destination")?, family, stats),
+            |attrs| {
+                let nest = nest_of(attrs, cmd::DEST, "destination")?;
+                decode_dest_shaped(shape, nest, family, stats)
+            },
             out,
         )
     }
@@ -230,9 +241,9 @@ impl Ipvs {
         mut each: impl FnMut(Service, &[Dest]),
     ) -> Result<()> {
         let services = self.services_with(stats)?;
-        let mut scratch = Vec::new();
+        let (mut scratch, mut shape) = (Vec::new(), DestShape::default());
         for s in services {
-            self.dests_into(&s.key, stats, &mut scratch)?;
+            self.dests_into(&s.key, stats, &mut shape, &mut scratch)?;
             each(s, &scratch);
         }
         Ok(())

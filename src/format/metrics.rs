@@ -191,32 +191,43 @@ fn push_dest_labels(l: &mut String, d: &Dest) {
 fn push_addr(out: &mut String, a: std::net::IpAddr) {
     match a {
         std::net::IpAddr::V4(v4) => {
-            let mut buf = [0u8; 15];
+            let mut buf = [0u8; 16];
             let mut n = 0;
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    buf[n] = b'.';
-                    n += 1;
-                }
-                if o >= 100 {
-                    buf[n] = b'0' + o / 100;
-                    n += 1;
-                }
-                if o >= 10 {
-                    buf[n] = b'0' + o / 10 % 10;
-                    n += 1;
-                }
-                buf[n] = b'0' + o % 10;
+            for o in v4.octets() {
+                // Each octet's digits from the table, then a dot (the
+                // last one dropped): 16 bytes hold "255.255.255.255.".
+                let (digits, len) = OCTETS[usize::from(o)];
+                buf[n..n + 3].copy_from_slice(&digits);
+                n += usize::from(len);
+                buf[n] = b'.';
                 n += 1;
             }
             // SAFETY: digits and dots are ASCII.
-            unsafe { out.as_mut_vec() }.extend_from_slice(&buf[..n]);
+            unsafe { out.as_mut_vec() }.extend_from_slice(&buf[..n - 1]);
         }
         std::net::IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");
         }
     }
 }
+
+/// Each of 0..=255 in decimal (left-aligned in 3 bytes) and its length.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let v = i as u8;
+        t[i] = if v >= 100 {
+            ([b'0' + v / 100, b'0' + v / 10 % 10, b'0' + v % 10], 3)
+        } else if v >= 10 {
+            ([b'0' + v / 10, b'0' + v % 10, 0], 2)
+        } else {
+            ([b'0' + v, 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
 
 /// Two decimal digits of each of 0..100.
 const DIGITS: &[u8; 200] = b"0001020304050607080910111213141516171819\
@@ -353,7 +364,11 @@ fn sample_block(out: &mut String, name: &str, block: &str, v: Num) {
 /// in place from the last.
 #[inline]
 fn sample_u(out: &mut String, name: &str, block: &str, v: u64) {
-    let digits = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let digits = if v < 10 {
+        1
+    } else {
+        v.ilog10() as usize + 1
+    };
     let (n, b) = (name.len(), block.len());
     let len = n + b + digits + 1;
     // SAFETY: `out` is only appended to, with the UTF-8 of `name` and
@@ -583,7 +598,7 @@ impl Scrape {
             let o = &mut *out;
             o.reserve(b.len() + info.len() + 24);
             o.push_str("ipvs_service_info");
-            o.push_str(&b[..b.len() - 2]);
+            o.push_str(labels_of(b));
             o.push_str(info);
             o.push_str("} 1\n");
             flush(out);
@@ -648,7 +663,7 @@ impl Scrape {
             let o = &mut *out;
             o.reserve(b.len() + 48);
             o.push_str("ipvs_backend_info");
-            o.push_str(&b[..b.len() - 2]);
+            o.push_str(labels_of(b));
             o.push_str(",forwarding=\"");
             o.push_str(forwarding(d.fwd));
             o.push_str("\"} 1\n");
@@ -788,7 +803,7 @@ impl Scrape {
         );
         for (k, (b, h)) in blocks().zip(health).enumerate() {
             if let Some(h) = h.as_ref().filter(|h| h.checked) {
-                let l = &b[..b.len() - 2];
+                let l = labels_of(b);
                 for st in ["ONLINE", "ERROR", "DRAINING"] {
                     out.reserve(l.len() + 64);
                     out.push_str("ipvs_backend_operating_status");
@@ -829,9 +844,30 @@ impl Scrape {
     }
 }
 
+/// A block without its closing `} `: `{labels`, for a series that adds a
+/// label of its own.
+fn labels_of(block: &str) -> &str {
+    block.strip_suffix("} ").unwrap_or(block)
+}
+
 /// The pieces of an arena: `text[ends[k]..ends[k + 1]]` for each k.
+/// `ends` must be ascending char boundaries of `text`, as [`Scrape::push`]
+/// records them (each the arena's length right after a whole `&str` was
+/// pushed); only the `Scrape`'s own arenas are passed.
 fn arena<'a>(text: &'a str, ends: &'a [usize]) -> impl Iterator<Item = &'a str> + 'a {
-    ends.windows(2).map(move |w| &text[w[0]..w[1]])
+    debug_assert!(ends.windows(2).all(|w| w[0] <= w[1] && text.is_char_boundary(w[1])));
+    let cuts = ends.iter().zip(ends.get(1..).unwrap_or(&[]));
+    cuts.map(move |(&a, &z)| {
+        if a <= z && z <= text.len() {
+            // SAFETY: in bounds and in order (just checked); both are char
+            // boundaries (see above). This runs for every sample of a
+            // scrape, where `&text[a..z]` would also test both for being
+            // char boundaries.
+            unsafe { text.get_unchecked(a..z) }
+        } else {
+            ""
+        }
+    })
 }
 
 /// One scrape of `table`. `names` gives each service's name from FILE (or
@@ -1137,6 +1173,12 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
             let mut o = String::new();
             push_addr(&mut o, a.parse().unwrap());
             assert_eq!(o, a);
+        }
+        for b in 0..=255u8 {
+            let a = std::net::Ipv4Addr::new(b, 255 - b, b / 2, b % 10);
+            let mut o = String::new();
+            push_addr(&mut o, a.into());
+            assert_eq!(o, a.to_string());
         }
     }
 
