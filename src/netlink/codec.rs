@@ -260,7 +260,8 @@ fn dest_fields(nest: &[u8]) -> Result<DestFields<'_>> {
 /// for a missing `ADDR_FAMILY` (kernels before 3.18); counters only with
 /// `stats`.
 pub fn decode_dest(nest: &[u8], svc_family: Family, stats: bool) -> Result<Dest> {
-    dest_from(&dest_fields(nest)?, svc_family, stats)
+    let f = dest_fields(nest)?;
+    dest_from(|kind| f[usize::from(kind)], svc_family, stats)
 }
 
 /// [`decode_dest`] for a dump's many entries: one whose attribute headers
@@ -272,87 +273,205 @@ pub fn decode_dest_shaped(
     svc_family: Family,
     stats: bool,
 ) -> Result<Dest> {
-    let f = match shape.fields(nest) {
-        Some(f) => f,
-        None => {
-            let f = dest_fields(nest)?;
-            shape.learn(nest);
-            f
+    if shape.fits(nest) {
+        if let Some(d) = shape.read(nest, svc_family, stats) {
+            return d;
         }
-    };
-    dest_from(&f, svc_family, stats)
+    }
+    let f = dest_fields(nest)?;
+    let d = dest_from(|kind| f[usize::from(kind)], svc_family, stats)?;
+    shape.learn(nest, &f);
+    Ok(d)
 }
 
-/// The layout of a real-server nest: its length and every attribute
-/// header at its offset, and where each kind's payload lies. The kernel
-/// writes every real server of a dump the same way (the same attributes
-/// in the same order, fixed sizes), so after the first one is walked the
-/// rest need only have their headers compared: a walk is decided by the
-/// headers and the nest's length alone, so equal headers at the same
-/// offsets in a nest of the same length walk to the same payloads. A
-/// scrape decodes 100 000 of them: the walk was most of their cost.
+/// Where a real server's counters are, in a [`DestShape`].
+#[derive(Clone, Copy, Debug, Default)]
+enum StatsAt {
+    #[default]
+    None,
+    /// A packed STATS64 nest ([`stats64_packed`]) whose payload starts
+    /// here; its ten headers are among the shape's.
+    Packed(usize),
+    /// Any other counters nest (offset, length), walked by [`stats_of`].
+    Nest(usize, usize),
+}
+
+/// The layout of a real-server nest: its length, every attribute header
+/// at its offset (and those of a packed STATS64 nest), and where each
+/// value lies. The kernel writes every real server of a dump the same way
+/// (the same attributes in the same order, fixed sizes), so after the
+/// first one is walked the rest need only have their headers compared: a
+/// walk is decided by the headers and the nest's length alone, so equal
+/// headers at the same offsets in a nest of the same length walk to the
+/// same payloads, of the same lengths, which [`dest_from`] accepted. A
+/// scrape decodes 100 000 of them.
 #[derive(Clone, Debug, Default)]
 pub struct DestShape {
     /// The nest's length; 0 until one is learned.
     len: usize,
     /// Each attribute header: its offset and its four bytes.
     heads: Vec<(usize, u32)>,
-    /// Where each kind's payload lies (offset, length), as in
-    /// [`DestFields`].
-    payloads: [Option<(usize, usize)>; 16],
+    /// The payload offset of each attribute kind present, indexed by kind
+    /// (as [`DestFields`]); the address's length.
+    at: [Option<usize>; 16],
+    addr_len: usize,
+    stats: StatsAt,
 }
 
 impl DestShape {
-    /// `nest`'s fields, if its length and headers are those learned.
+    /// Are `nest`'s length and attribute headers those learned?
     #[inline]
-    fn fields<'a>(&self, nest: &'a [u8]) -> Option<DestFields<'a>> {
+    fn fits(&self, nest: &[u8]) -> bool {
         if nest.len() != self.len || self.len == 0 {
-            return None;
+            return false;
         }
-        for &(at, head) in &self.heads {
-            let h = nest.get(at..)?.first_chunk::<4>()?;
-            if u32::from_ne_bytes(*h) != head {
-                return None;
-            }
-        }
-        let mut f: DestFields = [None; 16];
-        for (slot, r) in f.iter_mut().zip(&self.payloads) {
-            if let Some((at, len)) = *r {
-                *slot = Some(nest.get(at..at + len)?);
-            }
-        }
-        Some(f)
+        self.heads.iter().all(|&(at, head)| {
+            let h = nest.get(at..).and_then(|r| r.first_chunk::<4>());
+            h.is_some_and(|h| u32::from_ne_bytes(*h) == head)
+        })
     }
 
-    /// Learn the layout of `nest`, which walked without error; anything
-    /// else forgets the last one.
+    /// A nest that [`DestShape::fits`], read at the learned offsets: what
+    /// [`dest_from`] makes of it (`None` only if an offset were out of
+    /// bounds, which a fitting nest's never are).
+    #[inline]
+    fn read(&self, nest: &[u8], svc_family: Family, stats: bool) -> Option<Result<Dest>> {
+        let bytes = |kind: u16, n: usize| match self.at[usize::from(kind)] {
+            Some(a) => nest.get(a..a + n).map(Some),
+            None => Some(None),
+        };
+        let u32_of = |kind: u16| -> Option<Option<u32>> {
+            Some(bytes(kind, 4)?.map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])))
+        };
+        let mut family = svc_family;
+        if let Some(b) = bytes(dest::ADDR_FAMILY, 2)? {
+            if let Some(af) = Family::from_raw(u16::from_ne_bytes([b[0], b[1]])) {
+                family = af;
+            }
+        }
+        let addr = get_addr(bytes(dest::ADDR, self.addr_len)??);
+        let port = bytes(dest::PORT, 2)??;
+        let mut d = Dest::new(
+            addr_from_bytes(family, &addr),
+            u16::from_be_bytes([port[0], port[1]]),
+        );
+        if let Some(v) = u32_of(dest::FWD_METHOD)? {
+            d.fwd = FwdMethod::from_raw(v);
+        }
+        if let Some(v) = u32_of(dest::WEIGHT)? {
+            d.weight = v as i32;
+        }
+        if let Some(v) = u32_of(dest::U_THRESH)? {
+            d.u_threshold = v;
+        }
+        if let Some(v) = u32_of(dest::L_THRESH)? {
+            d.l_threshold = v;
+        }
+        if let Some(v) = u32_of(dest::ACTIVE_CONNS)? {
+            d.active_conns = v;
+        }
+        if let Some(v) = u32_of(dest::INACT_CONNS)? {
+            d.inact_conns = v;
+        }
+        if let Some(v) = u32_of(dest::PERSIST_CONNS)? {
+            d.persist_conns = v;
+        }
+        if let Some(b) = bytes(dest::TUN_TYPE, 1)? {
+            d.tun_type = TunType::from_raw(b[0]);
+        }
+        if let Some(b) = bytes(dest::TUN_PORT, 2)? {
+            d.tun_port = u16::from_be_bytes([b[0], b[1]]);
+        }
+        if let Some(b) = bytes(dest::TUN_FLAGS, 2)? {
+            d.tun_flags = TunFlags(u16::from_ne_bytes([b[0], b[1]]));
+        }
+        if stats {
+            match self.stats {
+                StatsAt::None => {}
+                StatsAt::Packed(a) => {
+                    let n: &[u8; 120] = nest.get(a..a + 120)?.try_into().ok()?;
+                    let v = |i: usize| {
+                        let at = i * 12 + 4;
+                        u64::from_ne_bytes(*n[at..].first_chunk::<8>().unwrap_or(&[0; 8]))
+                    };
+                    d.stats = Stats {
+                        conns: v(0),
+                        inpkts: v(1),
+                        outpkts: v(2),
+                        inbytes: v(3),
+                        outbytes: v(4),
+                        cps: v(5),
+                        inpps: v(6),
+                        outpps: v(7),
+                        inbps: v(8),
+                        outbps: v(9),
+                    };
+                }
+                StatsAt::Nest(a, len) => match stats_of(nest.get(a..a + len)?) {
+                    Ok(s) => d.stats = s,
+                    Err(e) => return Some(Err(e)),
+                },
+            }
+        }
+        Some(Ok(d))
+    }
+
+    /// Learn the layout of `nest`, walked into `f` and accepted by
+    /// [`dest_from`].
     #[cold]
-    fn learn(&mut self, nest: &[u8]) {
-        self.len = 0;
-        self.heads.clear();
-        self.payloads = [None; 16];
+    fn learn(&mut self, nest: &[u8], f: &DestFields) {
+        *self = DestShape::default();
         let base = nest.as_ptr() as usize;
+        let off = |p: &[u8]| p.as_ptr() as usize - base;
+        let mut heads = Vec::with_capacity(32);
         for a in nlas(nest) {
-            let Ok((kind, p)) = a else { return };
-            let at = p.as_ptr() as usize - base;
+            let Ok((_, p)) = a else { return };
+            let at = off(p);
             let Some(h) = at.checked_sub(4).and_then(|h| nest.get(h..at)) else {
                 return;
             };
             let Ok(h) = <[u8; 4]>::try_from(h) else {
                 return;
             };
-            self.heads.push((at - 4, u32::from_ne_bytes(h)));
-            if let Some(slot) = self.payloads.get_mut(usize::from(kind)) {
-                *slot = Some((at, p.len()));
-            }
+            heads.push((at - 4, u32::from_ne_bytes(h)));
         }
+        for (slot, p) in self.at.iter_mut().zip(f) {
+            *slot = p.map(off);
+        }
+        self.addr_len = f[usize::from(dest::ADDR)].map_or(0, <[u8]>::len);
+        // The counters dest_from reads: STATS64, else STATS.
+        let counters = f[usize::from(dest::STATS64)].or(f[usize::from(dest::STATS)]);
+        self.stats = match counters {
+            None => StatsAt::None,
+            Some(p) if stats64_packed(p).is_some() => {
+                for a in nlas(p) {
+                    let Ok((_, q)) = a else { return };
+                    let at = off(q);
+                    let Some(h) = at.checked_sub(4).and_then(|h| nest.get(h..at)) else {
+                        return;
+                    };
+                    let Ok(h) = <[u8; 4]>::try_from(h) else {
+                        return;
+                    };
+                    heads.push((at - 4, u32::from_ne_bytes(h)));
+                }
+                StatsAt::Packed(off(p))
+            }
+            Some(p) => StatsAt::Nest(off(p), p.len()),
+        };
+        self.heads = heads;
         self.len = nest.len();
     }
 }
 
-/// A real server from its attributes.
-fn dest_from(f: &DestFields, svc_family: Family, stats: bool) -> Result<Dest> {
-    let field = |kind: u16| f[usize::from(kind)];
+/// A real server from its attributes: `field(kind)` is the payload of the
+/// attribute of that kind, if any.
+#[inline(always)]
+fn dest_from<'a>(
+    field: impl Fn(u16) -> Option<&'a [u8]>,
+    svc_family: Family,
+    stats: bool,
+) -> Result<Dest> {
     let mut family = svc_family;
     if let Some(p) = field(dest::ADDR_FAMILY) {
         if let Some(af) = Family::from_raw(get_u16(p, "dest af")?) {
@@ -538,7 +657,7 @@ mod tests {
         assert_eq!(learned.len, kernel_dest(1).len());
         for n in 2..=40 {
             let nest = kernel_dest(n);
-            assert!(learned.fields(&nest).is_some(), "{n}");
+            assert!(learned.fits(&nest), "{n}");
             both(&mut learned, &nest);
             assert_eq!(
                 decode_dest(&nest, Family::Inet, true).unwrap().weight,
@@ -567,7 +686,7 @@ mod tests {
                 nest.truncate(rand(nest.len()));
             }
             let mut shape = learned.clone();
-            if shape.fields(&nest).is_some() {
+            if shape.fits(&nest) {
                 fast += 1;
             } else {
                 walked += 1;
