@@ -409,15 +409,14 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     0
 }
 
+/// The event of a whole-table apply that ended: a reload's outcome, or a
+/// resync that changed something (a repair) or failed.
 /// One `/metrics` scrape of `table`, streamed: what it needs of the
 /// engine (names, health, the daemon's own series) is copied here, on the
 /// event loop; the text is rendered on a blocking thread and handed over
 /// in pieces of about [`crate::format::metrics::FLUSH_AT`] bytes, at most
 /// four ahead of the client. A client that goes away ends the sending (the
-/// rest is rendered and dropped). The pieces' buffers come back when the
-/// client has been sent them ([`Piece`]): a scrape of 100 000 real servers
-/// (190 MB) goes through about six of them, where a fresh buffer for each
-/// piece had the kernel clear 190 MB of new pages.
+/// rest is rendered and dropped).
 fn stream_metrics(
     engine: &Engine,
     table: Vec<(crate::model::Service, Vec<crate::model::Dest>)>,
@@ -433,69 +432,32 @@ fn stream_metrics(
     engine.own_metrics(&mut own);
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
-        let opts = metrics::Options::default();
-        let mut scrape = metrics::Scrape::new(&opts);
-        scrape.reserve(table.len(), table.iter().map(|(_, d)| d.len()).sum());
-        for (s, ds) in &table {
-            scrape.push(s, ds, names.get(&s.key).map(String::as_str));
-        }
-        // What the scrape needs is in it: the table's memory can hold
-        // the first pieces.
-        drop(table);
-        let (back, returned) = std::sync::mpsc::channel::<String>();
-        let piece = || {
-            returned
-                .try_recv()
-                .unwrap_or_else(|_| String::with_capacity(metrics::FLUSH_AT + 64 * 1024))
-        };
-        let send = |buf: String| {
-            let p = Piece {
-                buf,
-                back: back.clone(),
-            };
-            tx.blocking_send(hyper::body::Bytes::from_owner(p)).is_ok()
-        };
+        let piece = || String::with_capacity(metrics::FLUSH_AT + 64 * 1024);
         let mut out = piece();
         let mut open = true;
-        scrape.write(&mut out, &health, &mut |b| {
-            if open {
-                open = send(std::mem::replace(b, piece()));
-            } else {
-                b.clear();
-            }
-        });
+        metrics::render_to(
+            &mut out,
+            &table,
+            &|k| names.get(k).cloned(),
+            &health,
+            &metrics::Options::default(),
+            &mut |b| {
+                if open {
+                    let full = std::mem::replace(b, piece());
+                    open = tx.blocking_send(hyper::body::Bytes::from(full)).is_ok();
+                } else {
+                    b.clear();
+                }
+            },
+        );
         out.push_str(&own);
         if open {
-            send(out);
+            let _ = tx.blocking_send(hyper::body::Bytes::from(out));
         }
     });
     rx
 }
 
-/// A piece of a scrape on its way to a client: when the sending is done
-/// with it, its buffer goes back to the scrape that wrote it (or is freed
-/// if that scrape has ended).
-struct Piece {
-    buf: String,
-    back: std::sync::mpsc::Sender<String>,
-}
-
-impl AsRef<[u8]> for Piece {
-    fn as_ref(&self) -> &[u8] {
-        self.buf.as_bytes()
-    }
-}
-
-impl Drop for Piece {
-    fn drop(&mut self) {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        let _ = self.back.send(buf);
-    }
-}
-
-/// The event of a whole-table apply that ended: a reload's outcome, or a
-/// resync that changed something (a repair) or failed.
 fn resync_event(
     engine: &mut Engine,
     kind: Option<&'static str>,
