@@ -409,8 +409,6 @@ async fn main_loop(opts: Options, cfg: config::Config) -> i32 {
     0
 }
 
-/// The event of a whole-table apply that ended: a reload's outcome, or a
-/// resync that changed something (a repair) or failed.
 /// One `/metrics` scrape of `table`, streamed: what it needs of the
 /// engine (names, health, the daemon's own series) is copied here, on the
 /// event loop; the text is rendered on a blocking thread and handed over
@@ -458,6 +456,8 @@ fn stream_metrics(
     rx
 }
 
+/// The event of a whole-table apply that ended: a reload's outcome, or a
+/// resync that changed something (a repair) or failed.
 fn resync_event(
     engine: &mut Engine,
     kind: Option<&'static str>,
