@@ -739,17 +739,19 @@ impl Scrape {
                 help: "Current weight in the kernel",
             },
         );
-        for (k, (b, d)) in blocks().zip(&self.dests).enumerate() {
-            if d.weight >= 0 {
-                sample_u(out, "ipvs_backend_weight", b, d.weight as u64);
-            } else {
+        if self.dests.iter().all(|d| d.weight >= 0) {
+            self.each_dest(out, &mut flush, "ipvs_backend_weight", |d| {
+                u64::try_from(d.weight).unwrap_or(0)
+            });
+        } else {
+            for (k, (b, d)) in blocks().zip(&self.dests).enumerate() {
                 sample_block(out, "ipvs_backend_weight", b, Num::I(i64::from(d.weight)));
+                if k % 256 == 255 {
+                    flush(out);
+                }
             }
-            if k % 256 == 255 {
-                flush(out);
-            }
+            flush(out);
         }
-        flush(out);
         // Health, where the daemon knows it.
         if health.iter().all(Option::is_none) {
             return;

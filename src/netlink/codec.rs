@@ -309,8 +309,13 @@ enum StatsAt {
 pub struct DestShape {
     /// The nest's length; 0 until one is learned.
     len: usize,
-    /// Each attribute header: its offset and its four bytes.
-    heads: Vec<(usize, u32)>,
+    /// The learned nest's attribute headers where they lie, 0 elsewhere,
+    /// and the mask of their bytes (0xff on a header byte): a nest fits if
+    /// it equals `heads` under `mask`. One pass over the nest, which the
+    /// compiler does 16 bytes at a time, where checking 27 headers one by
+    /// one took a third of a real server's decoding.
+    heads: Vec<u8>,
+    mask: Vec<u8>,
     /// The payload offset of each attribute kind present, indexed by kind
     /// (as [`DestFields`]); the address's length.
     at: [Option<usize>; 16],
@@ -325,10 +330,11 @@ impl DestShape {
         if nest.len() != self.len || self.len == 0 {
             return false;
         }
-        self.heads.iter().all(|&(at, head)| {
-            let h = nest.get(at..).and_then(|r| r.first_chunk::<4>());
-            h.is_some_and(|h| u32::from_ne_bytes(*h) == head)
-        })
+        let mut diff = 0u8;
+        for ((&b, &h), &m) in nest.iter().zip(&self.heads).zip(&self.mask) {
+            diff |= (b ^ h) & m;
+        }
+        diff == 0
     }
 
     /// A nest that [`DestShape::fits`], read at the learned offsets: what
@@ -423,17 +429,11 @@ impl DestShape {
         *self = DestShape::default();
         let base = nest.as_ptr() as usize;
         let off = |p: &[u8]| p.as_ptr() as usize - base;
-        let mut heads = Vec::with_capacity(32);
+        // Where each header walked lies: 4 bytes before its payload.
+        let mut at = Vec::with_capacity(32);
         for a in nlas(nest) {
             let Ok((_, p)) = a else { return };
-            let at = off(p);
-            let Some(h) = at.checked_sub(4).and_then(|h| nest.get(h..at)) else {
-                return;
-            };
-            let Ok(h) = <[u8; 4]>::try_from(h) else {
-                return;
-            };
-            heads.push((at - 4, u32::from_ne_bytes(h)));
+            at.push(off(p).wrapping_sub(4));
         }
         for (slot, p) in self.at.iter_mut().zip(f) {
             *slot = p.map(off);
@@ -446,20 +446,22 @@ impl DestShape {
             Some(p) if stats64_packed(p).is_some() => {
                 for a in nlas(p) {
                     let Ok((_, q)) = a else { return };
-                    let at = off(q);
-                    let Some(h) = at.checked_sub(4).and_then(|h| nest.get(h..at)) else {
-                        return;
-                    };
-                    let Ok(h) = <[u8; 4]>::try_from(h) else {
-                        return;
-                    };
-                    heads.push((at - 4, u32::from_ne_bytes(h)));
+                    at.push(off(q).wrapping_sub(4));
                 }
                 StatsAt::Packed(off(p))
             }
             Some(p) => StatsAt::Nest(off(p), p.len()),
         };
+        let (mut heads, mut mask) = (vec![0u8; nest.len()], vec![0u8; nest.len()]);
+        for a in at {
+            let (Some(h), Some(src)) = (heads.get_mut(a..a + 4), nest.get(a..a + 4)) else {
+                return;
+            };
+            h.copy_from_slice(src);
+            mask[a..a + 4].fill(0xff);
+        }
         self.heads = heads;
+        self.mask = mask;
         self.len = nest.len();
     }
 }
