@@ -195,15 +195,7 @@ fn push_dest_tail(l: &mut String, d: &Dest) {
     // 17 + 15 + 15 + 5 + 3 bytes at most.
     let mut buf = [0u8; 64];
     buf[..ADDR.len()].copy_from_slice(ADDR);
-    let mut n = ADDR.len();
-    for o in v4.octets() {
-        let (digits, len) = OCTETS[usize::from(o)];
-        buf[n..n + 3].copy_from_slice(&digits);
-        n += usize::from(len);
-        buf[n] = b'.';
-        n += 1;
-    }
-    n -= 1;
+    let mut n = put_ipv4(&mut buf, ADDR.len(), v4);
     buf[n..n + PORT.len()].copy_from_slice(PORT);
     n += PORT.len();
     let mut digits = [0u8; 5];
@@ -225,23 +217,29 @@ fn push_dest_tail(l: &mut String, d: &Dest) {
     unsafe { l.as_mut_vec() }.extend_from_slice(&buf[..n]);
 }
 
+/// `v4` in dotted decimal into `buf` from `at`, which needs 16 bytes of
+/// room (each octet's digits from a table, then a dot, the last one
+/// dropped: "255.255.255.255."); returns where it ends.
+fn put_ipv4(buf: &mut [u8], at: usize, v4: std::net::Ipv4Addr) -> usize {
+    let mut n = at;
+    for o in v4.octets() {
+        let (digits, len) = OCTETS[usize::from(o)];
+        buf[n..n + 3].copy_from_slice(&digits);
+        n += usize::from(len);
+        buf[n] = b'.';
+        n += 1;
+    }
+    n - 1
+}
+
 /// An address as `Display` writes it; IPv4 without `core::fmt`.
 fn push_addr(out: &mut String, a: std::net::IpAddr) {
     match a {
         std::net::IpAddr::V4(v4) => {
             let mut buf = [0u8; 16];
-            let mut n = 0;
-            for o in v4.octets() {
-                // Each octet's digits from the table, then a dot (the
-                // last one dropped): 16 bytes hold "255.255.255.255.".
-                let (digits, len) = OCTETS[usize::from(o)];
-                buf[n..n + 3].copy_from_slice(&digits);
-                n += usize::from(len);
-                buf[n] = b'.';
-                n += 1;
-            }
+            let n = put_ipv4(&mut buf, 0, v4);
             // SAFETY: digits and dots are ASCII.
-            unsafe { out.as_mut_vec() }.extend_from_slice(&buf[..n - 1]);
+            unsafe { out.as_mut_vec() }.extend_from_slice(&buf[..n]);
         }
         std::net::IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");
@@ -387,6 +385,34 @@ fn header(out: &mut String, f: &Family) {
     let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
 }
 
+/// The `# HELP` and `# TYPE` of a gauge family.
+fn gauge_header(out: &mut String, name: &str, help: &str) {
+    header(
+        out,
+        &Family {
+            name,
+            kind: "gauge",
+            help,
+        },
+    );
+}
+
+/// The `# HELP` and `# TYPE` of the counter family `{prefix}_{suffix}`
+/// (help: "`help` by `of`"); its name.
+fn counter_family(out: &mut String, prefix: &str, suffix: &str, help: &str, of: &str) -> String {
+    let name = format!("{prefix}_{suffix}");
+    let help = format!("{help} by {of}");
+    header(
+        out,
+        &Family {
+            name: &name,
+            kind: "counter",
+            help: &help,
+        },
+    );
+    name
+}
+
 /// `name`, then `block` (`{labels} `), then `v` and the line's end.
 fn sample_block(out: &mut String, name: &str, block: &str, v: Num) {
     out.reserve(name.len() + block.len() + 24);
@@ -402,11 +428,7 @@ fn sample_block(out: &mut String, name: &str, block: &str, v: Num) {
 /// in place from the last.
 #[inline]
 fn sample_u(out: &mut String, name: &str, block: &str, v: u64) {
-    let digits = if v < 10 {
-        1
-    } else {
-        v.ilog10() as usize + 1
-    };
+    let digits = if v < 10 { 1 } else { v.ilog10() as usize + 1 };
     let (n, b) = (name.len(), block.len());
     let len = n + b + digits + 1;
     // SAFETY: `out` is only appended to, with the UTF-8 of `name` and
@@ -626,15 +648,7 @@ impl Scrape {
             flush(out);
         }
         for (i, (suffix, help)) in COUNTERS.iter().enumerate() {
-            let name = format!("ipvs_service_{suffix}");
-            header(
-                out,
-                &Family {
-                    name: &name,
-                    kind: "counter",
-                    help: &format!("{help} by the virtual service"),
-                },
-            );
+            let name = counter_family(out, "ipvs_service", suffix, help, "the virtual service");
             for (b, s) in blocks().zip(&self.svcs) {
                 sample_u(out, &name, b, s.counters[i]);
                 flush(out);
@@ -657,14 +671,7 @@ impl Scrape {
                 ),
             ];
             for (i, (name, help)) in fams.into_iter().enumerate() {
-                header(
-                    out,
-                    &Family {
-                        name,
-                        kind: "gauge",
-                        help,
-                    },
-                );
+                gauge_header(out, name, help);
                 for (b, s) in blocks().zip(&self.svcs) {
                     sample_block(out, name, b, Num::I(s.sums[i]));
                     flush(out);
@@ -695,15 +702,7 @@ impl Scrape {
         }
         flush(out);
         for (i, (suffix, help)) in COUNTERS.iter().enumerate() {
-            let name = format!("ipvs_backend_{suffix}");
-            header(
-                out,
-                &Family {
-                    name: &name,
-                    kind: "counter",
-                    help: &format!("{help} by the real server"),
-                },
-            );
+            let name = counter_family(out, "ipvs_backend", suffix, help, "the real server");
             self.each_dest(out, &mut flush, &name, |d| d.counters[i]);
         }
         let gauges = [
@@ -721,14 +720,7 @@ impl Scrape {
             ),
         ];
         for (i, (name, help)) in gauges.into_iter().enumerate() {
-            header(
-                out,
-                &Family {
-                    name,
-                    kind: "gauge",
-                    help,
-                },
-            );
+            gauge_header(out, name, help);
             self.each_dest(out, &mut flush, name, |d| u64::from(d.conns[i]));
         }
         header(
@@ -772,51 +764,43 @@ impl Scrape {
             }
             flush(out);
         };
-        with(
-            out,
-            &mut flush,
-            &Family {
-                name: "ipvs_backend_weight_configured",
+        // Name, help, for every real server the daemon knows (or only
+        // those checked), value.
+        type HealthOf = fn(&DestHealth) -> Num;
+        let fams: [(&str, &str, bool, HealthOf); 4] = [
+            (
+                "ipvs_backend_weight_configured",
+                "Weight in FILE",
+                true,
+                |h| h.configured_weight.into(),
+            ),
+            (
+                "ipvs_backend_up",
+                "1 if the health checks pass, else 0 (real servers with a monitor or draining)",
+                false,
+                |h| u8::from(h.up).into(),
+            ),
+            (
+                "ipvs_backend_check_consecutive_failures",
+                "Failed checks in a row",
+                false,
+                |h| h.consecutive_failures.into(),
+            ),
+            (
+                "ipvs_backend_last_change_timestamp_seconds",
+                "Unix time of the last change of health",
+                false,
+                |h| Num::Fixed3(h.last_change),
+            ),
+        ];
+        for (name, help, all, v) in fams {
+            let f = Family {
+                name,
                 kind: "gauge",
-                help: "Weight in FILE",
-            },
-            true,
-            &|h| h.configured_weight.into(),
-        );
-        with(
-            out,
-            &mut flush,
-            &Family {
-                name: "ipvs_backend_up",
-                kind: "gauge",
-                help:
-                    "1 if the health checks pass, else 0 (real servers with a monitor or draining)",
-            },
-            false,
-            &|h| u8::from(h.up).into(),
-        );
-        with(
-            out,
-            &mut flush,
-            &Family {
-                name: "ipvs_backend_check_consecutive_failures",
-                kind: "gauge",
-                help: "Failed checks in a row",
-            },
-            false,
-            &|h| h.consecutive_failures.into(),
-        );
-        with(
-            out,
-            &mut flush,
-            &Family {
-                name: "ipvs_backend_last_change_timestamp_seconds",
-                kind: "gauge",
-                help: "Unix time of the last change of health",
-            },
-            false,
-            &|h| Num::Fixed3(h.last_change),
-        );
+                help,
+            };
+            with(out, &mut flush, &f, all, &v);
+        }
         header(
             out,
             &Family {
@@ -886,11 +870,7 @@ impl Scrape {
                 for (i, d) in rows.iter().enumerate() {
                     let block = text.get(cuts[i]..cuts[i + 1]).unwrap_or_default();
                     let v = v(d);
-                    let digits = if v < 10 {
-                        1
-                    } else {
-                        v.ilog10() as usize + 1
-                    };
+                    let digits = if v < 10 { 1 } else { v.ilog10() as usize + 1 };
                     let len = n + block.len() + digits + 1;
                     if at + len > room {
                         break;
@@ -950,7 +930,9 @@ fn labels_of(block: &str) -> &str {
 /// records them (each the arena's length right after a whole `&str` was
 /// pushed); only the `Scrape`'s own arenas are passed.
 fn arena<'a>(text: &'a str, ends: &'a [usize]) -> impl Iterator<Item = &'a str> + 'a {
-    debug_assert!(ends.windows(2).all(|w| w[0] <= w[1] && text.is_char_boundary(w[1])));
+    debug_assert!(ends
+        .windows(2)
+        .all(|w| w[0] <= w[1] && text.is_char_boundary(w[1])));
     let cuts = ends.iter().zip(ends.get(1..).unwrap_or(&[]));
     cuts.map(move |(&a, &z)| {
         if a <= z && z <= text.len() {
@@ -1246,7 +1228,13 @@ x_seconds_count{remote_address=\"198.51.100.1\",remote_port=\"80\",check=\"TCP\"
         }
         svc.stats.outbytes = u64::MAX;
         let mut scrape = String::new();
-        render(&mut scrape, &[(svc, ds)], &|_| None, &[], &Options::default());
+        render(
+            &mut scrape,
+            &[(svc, ds)],
+            &|_| None,
+            &[],
+            &Options::default(),
+        );
         assert!(scrape.contains("\",family=\"ipv4\"} 18446744073709551615\n"));
         for (i, &v) in us.iter().enumerate() {
             let line = format!(

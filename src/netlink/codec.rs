@@ -615,7 +615,11 @@ mod tests {
     /// A real server's nest as Linux 6.1 writes it (`ip_vs_genl_fill_dest`).
     fn kernel_dest(n: u8) -> Vec<u8> {
         let mut d = Vec::new();
-        attr(&mut d, dest::ADDR, &[198, 51, 100, n, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        attr(
+            &mut d,
+            dest::ADDR,
+            &[198, 51, 100, n, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        );
         attr(&mut d, dest::PORT, &u16::from(n).to_be_bytes());
         attr(&mut d, dest::FWD_METHOD, &2u32.to_ne_bytes());
         attr(&mut d, dest::WEIGHT, &u32::from(n).to_ne_bytes());
