@@ -227,6 +227,8 @@ impl Ipvs {
     /// Every service with its real servers; counters only with `stats`.
     pub fn table_with(&mut self, stats: bool) -> Result<Vec<(Service, Vec<Dest>)>> {
         let mut out = Vec::new();
+        // Each service's real servers copied out of the reused buffer into
+        // a vector of their exact size (one allocation per service).
         self.table_each(stats, |s, ds| out.push((s, ds.to_vec())))?;
         Ok(out)
     }
