@@ -374,42 +374,22 @@ impl From<usize> for Num {
     }
 }
 
-struct Family<'a> {
-    name: &'a str,
-    kind: &'a str,
-    help: &'a str,
-}
-
-fn header(out: &mut String, f: &Family) {
-    let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
-    let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
+/// The `# HELP` and `# TYPE` lines of a family.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
 /// The `# HELP` and `# TYPE` of a gauge family.
 fn gauge_header(out: &mut String, name: &str, help: &str) {
-    header(
-        out,
-        &Family {
-            name,
-            kind: "gauge",
-            help,
-        },
-    );
+    header(out, name, "gauge", help);
 }
 
 /// The `# HELP` and `# TYPE` of the counter family `{prefix}_{suffix}`
 /// (help: "`help` by `of`"); its name.
 fn counter_family(out: &mut String, prefix: &str, suffix: &str, help: &str, of: &str) -> String {
     let name = format!("{prefix}_{suffix}");
-    let help = format!("{help} by {of}");
-    header(
-        out,
-        &Family {
-            name: &name,
-            kind: "counter",
-            help: &help,
-        },
-    );
+    header(out, &name, "counter", &format!("{help} by {of}"));
     name
 }
 
@@ -424,29 +404,46 @@ fn sample_block(out: &mut String, name: &str, block: &str, v: Num) {
 
 /// The hot path of a scrape: `name`, then `block` (`{labels} ` whole,
 /// built once per entry), then an unsigned value and the line's end: one
-/// reserve, then plain copies into the room reserved, the digits written
-/// in place from the last.
+/// reserve, then [`put_sample`].
 #[inline]
 fn sample_u(out: &mut String, name: &str, block: &str, v: u64) {
-    let digits = if v < 10 { 1 } else { v.ilog10() as usize + 1 };
-    let (n, b) = (name.len(), block.len());
-    let len = n + b + digits + 1;
+    let (name, block) = (name.as_bytes(), block.as_bytes());
+    let len = sample_len(name, block, v);
     // SAFETY: `out` is only appended to, with the UTF-8 of `name` and
     // `block` and ASCII digits and newline, so it stays UTF-8. `reserve`
-    // makes room for `len` more bytes; exactly `len` are written into it
-    // (`digits` is the number of digits of `v`), from sources that do not
-    // overlap it, before the length is set.
+    // makes room for the `len` bytes `put_sample` writes; the length is
+    // then set past them.
     unsafe {
         let o = out.as_mut_vec();
         o.reserve(len);
         let at = o.len();
-        let p = o.as_mut_ptr().add(at);
-        std::ptr::copy_nonoverlapping(name.as_ptr(), p, n);
-        std::ptr::copy_nonoverlapping(block.as_ptr(), p.add(n), b);
-        write_digits(p.add(n + b + digits), v);
-        *p.add(len - 1) = b'\n';
+        put_sample(o.as_mut_ptr().add(at), name, block, v, len);
         o.set_len(at + len);
     }
+}
+
+/// The length of the line `name` `block` `v` newline (`name` and `block`
+/// are UTF-8).
+#[inline]
+fn sample_len(name: &[u8], block: &[u8], v: u64) -> usize {
+    let digits = if v < 10 { 1 } else { v.ilog10() as usize + 1 };
+    name.len() + block.len() + digits + 1
+}
+
+/// Write the line `name` `block` `v` newline, `len` bytes
+/// ([`sample_len`]), at `q`: plain copies, the digits written in place
+/// from the last.
+///
+/// # Safety
+/// `q` must be valid for `len` bytes of writes that overlap neither
+/// `name` nor `block`.
+#[inline]
+unsafe fn put_sample(q: *mut u8, name: &[u8], block: &[u8], v: u64, len: usize) {
+    let n = name.len();
+    std::ptr::copy_nonoverlapping(name.as_ptr(), q, n);
+    std::ptr::copy_nonoverlapping(block.as_ptr(), q.add(n), block.len());
+    write_digits(q.add(len - 1), v);
+    *q.add(len - 1) = b'\n';
 }
 
 /// `health(service, real server)` for every real server of `table`, in
@@ -629,14 +626,7 @@ impl Scrape {
         let _ = writeln!(out, "# HELP ipvs_backends Real servers in the table");
         let _ = writeln!(out, "# TYPE ipvs_backends gauge");
         let _ = writeln!(out, "ipvs_backends {}", self.ndests);
-        header(
-            out,
-            &Family {
-                name: "ipvs_service_info",
-                kind: "gauge",
-                help: "1 for each virtual service, labelled with its address family, scheduler and name from FILE",
-            },
-        );
+        gauge_header(out, "ipvs_service_info", "1 for each virtual service, labelled with its address family, scheduler and name from FILE");
         let blocks = || arena(&self.svc_text, &self.svc_ends);
         for (b, info) in blocks().zip(arena(&self.info_text, &self.info_ends)) {
             let o = &mut *out;
@@ -680,13 +670,10 @@ impl Scrape {
             return;
         }
         let blocks = || arena(&self.dest_text, &self.dest_ends);
-        header(
+        gauge_header(
             out,
-            &Family {
-                name: "ipvs_backend_info",
-                kind: "gauge",
-                help: "1 for each real server, labelled with its forwarding method",
-            },
+            "ipvs_backend_info",
+            "1 for each real server, labelled with its forwarding method",
         );
         for (k, (b, d)) in blocks().zip(&self.dests).enumerate() {
             let o = &mut *out;
@@ -723,14 +710,7 @@ impl Scrape {
             gauge_header(out, name, help);
             self.each_dest(out, &mut flush, name, |d| u64::from(d.conns[i]));
         }
-        header(
-            out,
-            &Family {
-                name: "ipvs_backend_weight",
-                kind: "gauge",
-                help: "Current weight in the kernel",
-            },
-        );
+        gauge_header(out, "ipvs_backend_weight", "Current weight in the kernel");
         if self.dests.iter().all(|d| d.weight >= 0) {
             self.each_dest(out, &mut flush, "ipvs_backend_weight", |d| {
                 u64::try_from(d.weight).unwrap_or(0)
@@ -750,13 +730,14 @@ impl Scrape {
         }
         let with = |out: &mut String,
                     flush: &mut dyn FnMut(&mut String),
-                    f: &Family,
+                    name: &str,
+                    help: &str,
                     all: bool,
                     v: &dyn Fn(&DestHealth) -> Num| {
-            header(out, f);
+            gauge_header(out, name, help);
             for (k, (b, h)) in blocks().zip(health).enumerate() {
                 if let Some(h) = h.as_ref().filter(|h| all || h.checked) {
-                    sample_block(out, f.name, b, v(h));
+                    sample_block(out, name, b, v(h));
                 }
                 if k % 256 == 255 {
                     flush(out);
@@ -794,20 +775,12 @@ impl Scrape {
             ),
         ];
         for (name, help, all, v) in fams {
-            let f = Family {
-                name,
-                kind: "gauge",
-                help,
-            };
-            with(out, &mut flush, &f, all, &v);
+            with(out, &mut flush, name, help, all, &v);
         }
-        header(
+        gauge_header(
             out,
-            &Family {
-                name: "ipvs_backend_operating_status",
-                kind: "gauge",
-                help: "Octavia's operating status (1 for the current one)",
-            },
+            "ipvs_backend_operating_status",
+            "Octavia's operating status (1 for the current one)",
         );
         for (k, (b, h)) in blocks().zip(health).enumerate() {
             if let Some(h) = h.as_ref().filter(|h| h.checked) {
@@ -870,16 +843,11 @@ impl Scrape {
                 for (i, d) in rows.iter().enumerate() {
                     let block = text.get(cuts[i]..cuts[i + 1]).unwrap_or_default();
                     let v = v(d);
-                    let digits = if v < 10 { 1 } else { v.ilog10() as usize + 1 };
-                    let len = n + block.len() + digits + 1;
+                    let len = sample_len(name.as_bytes(), block, v);
                     if at + len > room {
                         break;
                     }
-                    let q = p.add(at);
-                    std::ptr::copy_nonoverlapping(name.as_ptr(), q, n);
-                    std::ptr::copy_nonoverlapping(block.as_ptr(), q.add(n), block.len());
-                    write_digits(q.add(len - 1), v);
-                    *q.add(len - 1) = b'\n';
+                    put_sample(p.add(at), name.as_bytes(), block, v, len);
                     at += len;
                     done = i + 1;
                 }

@@ -144,29 +144,36 @@ fn stats_of(nest: &[u8]) -> Result<Stats> {
 /// of these: this is a third of the cost of decoding a real server.
 fn stats64_packed(nest: &[u8]) -> Option<Stats> {
     let nest: &[u8; 120] = nest.try_into().ok()?;
-    let mut v = [0u64; 10];
-    for (i, (a, slot)) in nest.chunks_exact(12).zip(&mut v).enumerate() {
-        let (head, value) = a.split_first_chunk::<4>()?;
-        let len = u16::from_ne_bytes([head[0], head[1]]);
-        let kind = u16::from_ne_bytes([head[2], head[3]]) & 0x3fff;
+    for (i, a) in nest.chunks_exact(12).enumerate() {
+        let len = u16::from_ne_bytes([a[0], a[1]]);
+        let kind = u16::from_ne_bytes([a[2], a[3]]) & 0x3fff;
         if len != 12 || usize::from(kind) != i + 1 {
             return None;
         }
-        *slot = u64::from_ne_bytes(*value.first_chunk::<8>()?);
     }
-    let [conns, inpkts, outpkts, inbytes, outbytes, cps, inpps, outpps, inbps, outbps] = v;
-    Some(Stats {
-        conns,
-        inpkts,
-        outpkts,
-        inbytes,
-        outbytes,
-        cps,
-        inpps,
-        outpps,
-        inbps,
-        outbps,
-    })
+    Some(stats64_values(nest))
+}
+
+/// The ten values of a packed STATS64 nest whose headers were checked
+/// ([`stats64_packed`], or a [`DestShape`] that holds them).
+#[inline]
+fn stats64_values(nest: &[u8; 120]) -> Stats {
+    let v = |i: usize| {
+        let b = nest[i * 12 + 4..].first_chunk::<8>();
+        u64::from_ne_bytes(*b.unwrap_or(&[0; 8]))
+    };
+    Stats {
+        conns: v(0),
+        inpkts: v(1),
+        outpkts: v(2),
+        inbytes: v(3),
+        outbytes: v(4),
+        cps: v(5),
+        inpps: v(6),
+        outpps: v(7),
+        inbps: v(8),
+        outbps: v(9),
+    }
 }
 
 fn missing(what: &str) -> Error {
@@ -261,7 +268,7 @@ fn dest_fields(nest: &[u8]) -> Result<DestFields<'_>> {
 /// `stats`.
 pub fn decode_dest(nest: &[u8], svc_family: Family, stats: bool) -> Result<Dest> {
     let f = dest_fields(nest)?;
-    dest_from(|kind| f[usize::from(kind)], svc_family, stats)
+    dest_from(&f, svc_family, stats)
 }
 
 /// [`decode_dest`] for a dump's many entries: one whose attribute headers
@@ -279,7 +286,7 @@ pub fn decode_dest_shaped(
         }
     }
     let f = dest_fields(nest)?;
-    let d = dest_from(|kind| f[usize::from(kind)], svc_family, stats)?;
+    let d = dest_from(&f, svc_family, stats)?;
     shape.learn(nest, &f);
     Ok(d)
 }
@@ -395,23 +402,7 @@ impl DestShape {
             match self.stats {
                 StatsAt::None => {}
                 StatsAt::Packed(a) => {
-                    let n: &[u8; 120] = nest.get(a..a + 120)?.try_into().ok()?;
-                    let v = |i: usize| {
-                        let at = i * 12 + 4;
-                        u64::from_ne_bytes(*n[at..].first_chunk::<8>().unwrap_or(&[0; 8]))
-                    };
-                    d.stats = Stats {
-                        conns: v(0),
-                        inpkts: v(1),
-                        outpkts: v(2),
-                        inbytes: v(3),
-                        outbytes: v(4),
-                        cps: v(5),
-                        inpps: v(6),
-                        outpps: v(7),
-                        inbps: v(8),
-                        outbps: v(9),
-                    };
+                    d.stats = stats64_values(nest.get(a..a + 120)?.try_into().ok()?);
                 }
                 StatsAt::Nest(a, len) => match stats_of(nest.get(a..a + len)?) {
                     Ok(s) => d.stats = s,
@@ -466,14 +457,10 @@ impl DestShape {
     }
 }
 
-/// A real server from its attributes: `field(kind)` is the payload of the
-/// attribute of that kind, if any.
-#[inline(always)]
-fn dest_from<'a>(
-    field: impl Fn(u16) -> Option<&'a [u8]>,
-    svc_family: Family,
-    stats: bool,
-) -> Result<Dest> {
+/// A real server from its attributes.
+#[inline]
+fn dest_from(f: &DestFields, svc_family: Family, stats: bool) -> Result<Dest> {
+    let field = |kind: u16| f[usize::from(kind)];
     let mut family = svc_family;
     if let Some(p) = field(dest::ADDR_FAMILY) {
         if let Some(af) = Family::from_raw(get_u16(p, "dest af")?) {
